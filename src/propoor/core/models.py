@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One line of the append-only audit log.
+
+    Each entry's ``hash`` covers its own content and the previous entry's hash, so a
+    changed, inserted or deleted entry breaks the chain (``propoor audit verify``).
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditHead(models.Model):
+    """The chain's tip, one row, locked while an entry is appended."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.last_seq}"

@@ -1,0 +1,161 @@
+"""Settings, all from the environment.
+
+Secrets (production must set them; the demo and the tests derive throw-away ones):
+- ``PROPOOR_SECRET_KEY``: Django's secret key.
+- ``PROPOOR_ID_KEY``: Fernet key that encrypts resident ID numbers.
+- ``PROPOOR_ID_HASH_KEY``: HMAC key of the ID numbers' de-duplication hash.
+Other settings: ``DATABASE_URL`` (default: SQLite under ``./var``), ``PROPOOR_DEBUG``,
+``PROPOOR_ALLOWED_HOSTS`` (comma separated), ``PROPOOR_HOME`` (where ``var/`` lives).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+HOME = Path(os.environ.get("PROPOOR_HOME", Path.cwd())).resolve()
+VAR_DIR = HOME / "var"
+
+DEBUG = _flag("PROPOOR_DEBUG")
+DEV_SECRETS = DEBUG or _flag("PROPOOR_DEV_SECRETS")
+
+
+def _secret(name: str, dev_value: str) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    if DEV_SECRETS:
+        return dev_value
+    raise ImproperlyConfigured(
+        f"{name} is not set. Set it in the environment (see README: secrets)."
+    )
+
+
+SECRET_KEY = _secret("PROPOOR_SECRET_KEY", "dev-only-secret-key-not-for-production")
+# A Fernet key is 32 url-safe base64 bytes; this dev key is public on purpose.
+ID_ENCRYPTION_KEY = _secret(
+    "PROPOOR_ID_KEY", "ZGV2LW9ubHktaWQta2V5LW5vdC1mb3ItcHJvZHVjdGk="
+)
+ID_HASH_KEY = _secret("PROPOOR_ID_HASH_KEY", "dev-only-id-hash-key")
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("PROPOOR_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip()
+    for o in os.environ.get("PROPOOR_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "propoor.core",
+    "propoor.accounts",
+    "propoor.areas",
+    "propoor.households",
+    "propoor.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "propoor.urls"
+WSGI_APPLICATION = "propoor.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'propoor.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _default_db), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get("PROPOOR_TEST_DB_NAME") or None,
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "web:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = _flag("PROPOOR_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = _flag("PROPOOR_SECURE_COOKIES", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("PROPOOR_HSTS_SECONDS", "0"))
+    SECURE_SSL_REDIRECT = _flag("PROPOOR_SSL_REDIRECT", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PROPOOR_LOG", "INFO")},
+}
