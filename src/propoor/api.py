@@ -1,4 +1,7 @@
-"""The JSON API: one router per domain under /api/v1/ (OpenAPI at /api/v1/openapi.json)."""
+"""The JSON API: one router per domain under /api/v1/.
+
+OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
-    def authenticate(self, request: HttpRequest, key: str | None):  # type: ignore[no-untyped-def]
+    def authenticate(  # type: ignore[no-untyped-def]
+        self, request: HttpRequest, key: str | None
+    ):
         if request.user.is_authenticated:
             return request.user
         return None
@@ -39,7 +44,7 @@ class SessionAuth(APIKeyCookie):
 api = NinjaAPI(
     title="ProPoor API",
     version="1",
-    description="Precision poverty alleviation: areas, registry, identification, plans.",
+    description="Precision poverty alleviation: areas, registry, identification.",
     auth=[BearerToken(), SessionAuth(csrf=True)],
     urls_namespace="api",
 )
@@ -62,7 +67,11 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    body = {"message": "Log in or send a bearer token.", "code": "unauthorized", "extra": {}}
+    body = {
+        "message": "Log in or send a bearer token.",
+        "code": "unauthorized",
+        "extra": {},
+    }
     return api.create_response(request, body, status=401)
 
 

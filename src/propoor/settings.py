@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "propoor.accounts",
     "propoor.areas",
     "propoor.households",
+    "propoor.insights",
+    "propoor.seeding",
     "propoor.web",
 ]
 
@@ -121,6 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("PROPOOR_TEST_DB_NAME") or None,
 }
+
+# The standard whose runs move households' statuses (identified, not poor, returned).
+PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-national")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

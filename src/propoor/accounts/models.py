@@ -19,7 +19,8 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
-# Roles that may read the household registry of their scope, and those that may write it.
+# Roles that may read the household registry of their scope, and those that may
+# write it.
 REGISTRY_READERS = frozenset(
     {Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE, Role.AUDITOR}
 )

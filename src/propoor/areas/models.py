@@ -5,7 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 # Significant digits of a 12-digit statistical division code at each level:
 # 53 | 01 | 02 | 001 | 001  → province, prefecture, county, township, village.
-LEVEL_DIGITS = {"province": 2, "prefecture": 4, "county": 6, "township": 9, "village": 12}
+LEVEL_DIGITS = {
+    "province": 2,
+    "prefecture": 4,
+    "county": 6,
+    "township": 9,
+    "village": 12,
+}
 
 
 class Level(models.TextChoices):
@@ -32,7 +38,7 @@ class Division(models.Model):
     western = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["code"]
+        ordering = ("code",)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -72,8 +78,12 @@ class VillageProfile(models.Model):
     vegetable_gardens = models.BooleanField(default=False)
     fish_ponds = models.BooleanField(default=False)
     specialty_products = models.CharField(max_length=200, blank=True)
-    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    latitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True
+    )
 
     def __str__(self) -> str:
         return f"profile of {self.village_id}"

@@ -127,7 +127,9 @@ def audit_verify() -> AuditReport:
                 )
             )
         if entry.prev_hash != prev_hash:
-            problems.append(AuditProblem(entry.seq, "link to the previous entry broken"))
+            problems.append(
+                AuditProblem(entry.seq, "link to the previous entry broken")
+            )
         recomputed = _digest(
             prev_hash=entry.prev_hash,
             seq=entry.seq,
@@ -140,12 +142,18 @@ def audit_verify() -> AuditReport:
             data=entry.data,
         )
         if recomputed != entry.hash:
-            problems.append(AuditProblem(entry.seq, "content changed after it was written"))
+            problems.append(
+                AuditProblem(entry.seq, "content changed after it was written")
+            )
         prev_hash = entry.hash
         expected_seq = entry.seq + 1
     head = AuditHead.objects.filter(id=1).first()
-    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
+    if head is not None and (
+        head.last_seq != expected_seq - 1 or head.last_hash != prev_hash
+    ):
         problems.append(
-            AuditProblem(head.last_seq, "the newest entries were deleted (tip mismatch)")
+            AuditProblem(
+                head.last_seq, "the newest entries were deleted (tip mismatch)"
+            )
         )
     return AuditReport(entries=count, problems=tuple(problems))

@@ -28,7 +28,7 @@ class ValidationFailed(ApplicationError):
 
 
 class NotFound(ApplicationError):
-    """Also raised for objects outside the user's scope: they must not learn it exists."""
+    """Also raised for objects outside the user's scope: they must not learn of them."""
 
     status = 404
     code = "not_found"

@@ -39,5 +39,5 @@ class MoneyField(models.DecimalField):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def deconstruct(self):  # type: ignore[no-untyped-def]
-        name, path, args, kwargs = super().deconstruct()
+        name, _path, args, kwargs = super().deconstruct()
         return name, "propoor.core.money.MoneyField", args, kwargs

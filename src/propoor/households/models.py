@@ -58,14 +58,18 @@ class Household(models.Model):
     main_cause = models.CharField(max_length=16, choices=Cause.choices, blank=True)
     second_cause = models.CharField(max_length=16, choices=Cause.choices, blank=True)
     third_cause = models.CharField(max_length=16, choices=Cause.choices, blank=True)
-    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    latitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["number"]
-        indexes = [models.Index(fields=["village", "status"])]
+        ordering = ("number",)
+        indexes = (models.Index(fields=["village", "status"]),)
 
     def __str__(self) -> str:
         return f"{self.number} {self.head_name}"
@@ -84,7 +88,7 @@ class StatusChange(models.Model):
     reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["at", "id"]
+        ordering = ("at", "id")
 
     def __str__(self) -> str:
         return f"{self.household_id}: {self.old_status} -> {self.new_status}"
@@ -146,10 +150,12 @@ class Member(models.Model):
     schooling = models.CharField(max_length=8, choices=Schooling.choices)
     in_school = models.BooleanField(default=False)
     skills = models.CharField(max_length=200, blank=True)
+    # Members are removed softly: the row (and its ID hash) stays for the history.
     active = models.BooleanField(default=True)
+    removed_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        ordering = ["household_id", "id"]
+        ordering = ("household_id", "id")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id_masked})"
@@ -235,7 +241,9 @@ class Snapshot(models.Model):
     children_out_of_school = models.PositiveSmallIntegerField(default=0)
     medical_insured = models.BooleanField(help_text="Every member has basic insurance")
     medical_care_access = models.BooleanField()
-    housing_structure = models.CharField(max_length=12, choices=HousingStructure.choices)
+    housing_structure = models.CharField(
+        max_length=12, choices=HousingStructure.choices
+    )
     housing_grade = models.CharField(max_length=1, choices=HousingGrade.choices)
     safe_water = models.BooleanField()
     water_quality = models.PositiveSmallIntegerField(
@@ -285,12 +293,12 @@ class Snapshot(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["household_id", "-year"]
-        constraints = [
+        ordering = ("household_id", "-year")
+        constraints = (
             models.UniqueConstraint(
                 fields=["household", "year"], name="one_snapshot_per_household_year"
             ),
-        ]
+        )
 
     def __str__(self) -> str:
         return f"{self.household_id} / {self.year}"
@@ -323,12 +331,12 @@ class IdentificationStandard(models.Model):
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["name", "-version"]
-        constraints = [
+        ordering = ("name", "-version")
+        constraints = (
             models.UniqueConstraint(
                 fields=["name", "version"], name="standard_name_version_unique"
-            )
-        ]
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
@@ -351,7 +359,7 @@ class IdentificationRun(models.Model):
     summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["-started_at", "-id"]
+        ordering = ("-started_at", "-id")
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.standard} {self.area_id} {self.year}"
@@ -369,7 +377,8 @@ class IdentificationResult(models.Model):
     year = models.PositiveSmallIntegerField()
     poor = models.BooleanField()
     per_capita_income = MoneyField()
-    income_line = MoneyField()
+    # None when the standard has no income line (e.g. the global MPI alone).
+    income_line = MoneyField(null=True, blank=True, default=None)
     income_poor = models.BooleanField(null=True)
     guarantees_met = models.BooleanField(null=True)
     # Weighted deprivation score as an exact fraction "num/den".
@@ -384,11 +393,11 @@ class IdentificationResult(models.Model):
     is_latest = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["-run_id"]
-        indexes = [
+        ordering = ("-run_id",)
+        indexes = (
             models.Index(fields=["household", "is_latest"]),
             models.Index(fields=["run", "poor"]),
-        ]
+        )
 
     def __str__(self) -> str:
         return f"{self.household_id} in run {self.run_id}: poor={self.poor}"
@@ -412,6 +421,16 @@ class Intervention(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    # How an e-commerce onboarding sells: own shop, cooperative or service station.
+    channel = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[
+            ("own_shop", _("Own shop")),
+            ("cooperative", _("Through a cooperative")),
+            ("station", _("Through a service station")),
+        ],
+    )
     name = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
     description = models.CharField(max_length=400, blank=True)
@@ -422,7 +441,7 @@ class Intervention(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["kind", "code"]
+        ordering = ("kind", "code")
 
     def __str__(self) -> str:
         return self.code
@@ -449,12 +468,12 @@ class SupportPlan(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-year", "-id"]
-        constraints = [
+        ordering = ("-year", "-id")
+        constraints = (
             models.UniqueConstraint(
                 fields=["household", "year"], name="one_plan_per_household_year"
-            )
-        ]
+            ),
+        )
 
     def __str__(self) -> str:
         return f"plan {self.household_id}/{self.year}"
@@ -468,7 +487,9 @@ class ItemStatus(models.TextChoices):
 
 
 class PlanItem(models.Model):
-    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="items")
+    plan = models.ForeignKey(
+        SupportPlan, on_delete=models.CASCADE, related_name="items"
+    )
     intervention = models.ForeignKey(Intervention, on_delete=models.PROTECT)
     rank = models.PositiveSmallIntegerField()
     score = models.DecimalField(max_digits=6, decimal_places=2)
@@ -482,7 +503,7 @@ class PlanItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["plan_id", "rank"]
+        ordering = ("plan_id", "rank")
 
     def __str__(self) -> str:
         return f"{self.plan_id}#{self.rank} {self.intervention_id}"

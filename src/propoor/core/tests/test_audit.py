@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def _three_entries() -> None:
     for n in range(3):
-        audit_append(action="test.write", object_type="thing", object_id=n, data={"n": n})
+        audit_append(
+            action="test.write", object_type="thing", object_id=n, data={"n": n}
+        )
 
 
 def test_an_untouched_chain_verifies() -> None:

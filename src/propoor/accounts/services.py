@@ -1,0 +1,146 @@
+"""Writes on users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from propoor.accounts.models import ApiToken, Role, User
+from propoor.accounts.roles import require_role
+from propoor.accounts.scope import Scope, scope_of
+from propoor.areas.models import Division
+from propoor.core.audit import audit_append
+from propoor.core.errors import PermissionDenied, ValidationFailed
+
+if TYPE_CHECKING:
+    from propoor.households.models import Household
+
+
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    scope_codes: Sequence[str] = (),
+    household: Household | None = None,
+    email: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create a user with a role and an area scope (division codes).
+
+    ``actor`` None is the system (seeding, the CLI); a user must be a county
+    administrator and may only hand out a scope inside their own.
+    """
+    if actor is not None:
+        require_role(actor, {Role.COUNTY_ADMIN})
+    errors: dict[str, list[str]] = {}
+    if role not in Role.values:
+        errors["role"] = [f"Unknown role {role!r}."]
+    if User.objects.filter(username=username).exists():
+        errors["username"] = [f"The username {username!r} is taken."]
+    codes = list(dict.fromkeys(scope_codes))
+    divisions = list(Division.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {d.code for d in divisions})
+    if missing:
+        errors["scope_codes"] = [f"Unknown division {c}." for c in missing]
+    if role == Role.HOUSEHOLD and household is None:
+        errors["household"] = ["A household login needs its household."]
+    if role != Role.HOUSEHOLD and household is not None:
+        errors["household"] = ["Only a household login is tied to a household."]
+    if household is not None and not Scope(
+        prefixes=tuple(d.prefix for d in divisions)
+    ).covers(household.village_id):
+        errors.setdefault("household", []).append(
+            "The household must lie inside the user's scope."
+        )
+    user = User(username=username, role=role, household=household, email=email)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if actor is not None and not actor.is_superuser:
+        scope = scope_of(actor)
+        outside = [d.code for d in divisions if not scope.covers(d.code)]
+        if outside:
+            raise PermissionDenied(
+                "You may only give a scope inside your own.",
+                extra={"scope_codes": outside},
+            )
+    if errors:
+        raise ValidationFailed("The user is not valid.", extra={"fields": errors})
+    user.set_password(password)
+    with transaction.atomic():
+        try:
+            user.full_clean()
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "The user is not valid.", extra={"fields": exc.message_dict}
+            ) from exc
+        user.save()
+        user.scopes.set(divisions)
+        audit_append(
+            action="user.create",
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            data={
+                "username": username,
+                "role": role,
+                "scope_codes": sorted(d.code for d in divisions),
+                "household": household.number if household is not None else None,
+            },
+        )
+    return user
+
+
+def api_token_issue(*, user: User, name: str) -> tuple[str, ApiToken]:
+    """Make a bearer token; the plaintext is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(
+            "Name the token.", extra={"fields": {"name": ["This field is required."]}}
+        )
+    if not user.is_active:
+        raise ValidationFailed("The user is not active.")
+    plaintext = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user, name=name, digest=hashlib.sha256(plaintext.encode()).hexdigest()
+    )
+    with transaction.atomic():
+        try:
+            token.full_clean()
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "The token is not valid.", extra={"fields": exc.message_dict}
+            ) from exc
+        token.save()
+        audit_append(
+            action="api_token.issue",
+            actor=user,
+            object_type="api_token",
+            object_id=token.pk,
+            data={"user": user.username, "name": name},
+        )
+    return plaintext, token
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> None:
+    """Delete one of ``user``'s tokens."""
+    if token.user_id != user.pk and not user.is_superuser:
+        raise PermissionDenied("This is not your token.")
+    with transaction.atomic():
+        token_id = token.pk
+        token.delete()
+        audit_append(
+            action="api_token.revoke",
+            actor=user,
+            object_type="api_token",
+            object_id=token_id,
+            data={"name": token.name},
+        )

@@ -1,0 +1,477 @@
+"""Identification runs: load an area's snapshots, call the kernel, store the results.
+
+A run is a recorded service call — who ran it, when, which standard version, over which
+area and year, with counts and the aggregates by village, township and county. Each
+household's result keeps its explanation (deprived indicators, failed exit conditions)
+and a digest of its inputs, so a later run with ``only_changed=True`` recomputes
+everything in memory (cheap) but writes only the households whose data changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from propoor.accounts.models import Role
+from propoor.accounts.scope import scope_of
+from propoor.areas.models import Division
+from propoor.core.audit import audit_append
+from propoor.core.errors import NotFound, PermissionDenied, ValidationFailed
+from propoor.households.identification_io import results_write, snapshot_frame
+from propoor.households.models import (
+    Household,
+    IdentificationResult,
+    IdentificationRun,
+    IdentificationStandard,
+    Status,
+    StatusChange,
+)
+from propoor.kernel.identify import AreaSummary, aggregate_by, identify
+from propoor.kernel.standard import IdentificationSpec, builtin_names, load_builtin
+
+Progress = Callable[[str], None]
+
+RUNNERS = frozenset({Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER})
+STANDARD_EDITORS = frozenset({Role.COUNTY_ADMIN})
+
+
+def _require(actor: object | None, roles: frozenset[Role], what: str) -> None:
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    if getattr(actor, "role", None) not in roles:
+        raise PermissionDenied(f"Your role may not {what}.")
+
+
+# --- standards -------------------------------------------------------------------
+
+
+def standard_install_builtins(
+    actor: object | None = None,
+) -> list[IdentificationStandard]:
+    """Install version 1 of each built-in standard that is not installed yet."""
+    installed = []
+    for name in builtin_names():
+        if IdentificationStandard.objects.filter(name=name).exists():
+            continue
+        definition = load_builtin(name)
+        IdentificationSpec.from_definition(definition)
+        standard = IdentificationStandard(
+            name=name,
+            version=1,
+            title=str(definition.get("title", name)),
+            definition=definition,
+            note="built-in",
+        )
+        standard.full_clean()
+        standard.save()
+        audit_append(
+            action="standard.install",
+            actor=actor,
+            object_type="standard",
+            object_id=f"{name}@1",
+        )
+        installed.append(standard)
+    return installed
+
+
+def standard_get(*, name: str, version: int | None = None) -> IdentificationStandard:
+    found = IdentificationStandard.objects.filter(name=name)
+    if version is not None:
+        found = found.filter(version=version)
+    standard = found.order_by("-version").first()
+    if standard is None:
+        suffix = "" if version is None else f" version {version}"
+        raise NotFound(f"No identification standard named {name!r}{suffix}.")
+    return standard
+
+
+def standard_revise(
+    actor: object, *, name: str, definition: dict[str, object], note: str = ""
+) -> IdentificationStandard:
+    """Save an edited definition as the next version of the standard."""
+    _require(actor, STANDARD_EDITORS, "edit identification standards")
+    try:
+        IdentificationSpec.from_definition(definition)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"The standard's definition is not valid: {exc}",
+            extra={"definition": str(exc)},
+        ) from exc
+    with transaction.atomic():
+        latest = (
+            IdentificationStandard.objects.select_for_update()
+            .filter(name=name)
+            .aggregate(v=Max("version"))["v"]
+        )
+        standard = IdentificationStandard(
+            name=name,
+            version=(latest or 0) + 1,
+            title=str(definition.get("title", name)),
+            definition=definition,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            note=note,
+        )
+        standard.full_clean()
+        standard.save()
+        audit_append(
+            action="standard.revise",
+            actor=actor,
+            object_type="standard",
+            object_id=f"{name}@{standard.version}",
+            data={"note": note},
+        )
+    return standard
+
+
+# --- runs ------------------------------------------------------------------------
+
+
+def _money_text(fen: pl.Expr) -> pl.Expr:
+    """Integer fen -> "1234.56" (exact, sign kept)."""
+    magnitude = fen.abs()
+    text = (
+        (magnitude // 100).cast(pl.String)
+        + "."
+        + (magnitude % 100).cast(pl.String).str.zfill(2)
+    )
+    return pl.when(fen < 0).then("-" + text).otherwise(text)
+
+
+def _json_list(column: str) -> pl.Expr:
+    """A List[String] of identifiers -> its JSON text."""
+    inner = pl.col(column).list.eval(pl.lit('"') + pl.element() + pl.lit('"'))
+    return pl.lit("[") + inner.list.join(",") + pl.lit("]")
+
+
+def _input_digest(frame: pl.DataFrame, standard: IdentificationStandard) -> pl.Series:
+    """A digest of each household's inputs and the standard version."""
+    inputs = frame.drop("household_id")
+    hashed = inputs.hash_rows(seed=standard.pk or 0)
+    return pl.Series(
+        "input_digest", [f"{standard.pk}-{h:016x}" for h in hashed.to_list()]
+    )
+
+
+def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFrame:
+    num = results["mpi_numerator"].to_numpy(allow_copy=True)
+    den = results["mpi_denominator"].to_numpy(allow_copy=True)
+    has_mpi = ~results["mpi_numerator"].is_null().to_numpy()
+    num_i = np.where(has_mpi, num, 0).astype(np.int64)
+    den_i = np.where(has_mpi, den, 1).astype(np.int64)
+    gcd = np.gcd(num_i, den_i)
+    gcd[gcd == 0] = 1
+    score = (
+        pl.Series("mpi_score_num", num_i // gcd).cast(pl.String)
+        + "/"
+        + pl.Series("d", den_i // gcd).cast(pl.String)
+    )
+    results = results.with_columns(
+        pl.when(pl.Series(has_mpi)).then(score).otherwise(pl.lit("")).alias("mpi_score")
+    )
+    pmt = pl.col("pmt_score_hundredths")
+    return results.select(
+        pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
+        pl.col("household_id"),
+        pl.lit(year, dtype=pl.Int64).alias("year"),
+        pl.col("poor"),
+        _money_text(pl.col("per_capita_income_fen")).alias("per_capita_income"),
+        _money_text(pl.col("income_line_fen")).alias("income_line"),
+        pl.col("income_poor"),
+        pl.col("guarantees_met"),
+        pl.col("mpi_score"),
+        pl.col("mpi_poor"),
+        pl.when(pmt.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(_money_text(pmt))
+        .alias("pmt_score"),
+        pl.col("pmt_eligible"),
+        pl.col("exit_ok"),
+        _json_list("failed_conditions").alias("failed_conditions"),
+        (
+            pl.lit('{"deprived":')
+            + _json_list("deprived")
+            + pl.lit(',"failed":')
+            + _json_list("failed_conditions")
+            + pl.lit("}")
+        ).alias("explanation"),
+        pl.col("input_digest"),
+        pl.lit(value=True).alias("is_latest"),
+    )
+
+
+def _latest_digests(*, standard_name: str, year: int, prefix: str) -> dict[int, str]:
+    rows = IdentificationResult.objects.filter(
+        is_latest=True,
+        year=year,
+        run__standard__name=standard_name,
+        household__village__code__startswith=prefix,
+    ).values_list("household_id", "input_digest")
+    return dict(rows.iterator(chunk_size=20_000))
+
+
+def _chunks(values: list[int], size: int = 5_000) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _retire_previous(
+    *, standard_name: str, year: int, prefix: str, household_ids: list[int] | None
+) -> None:
+    """Previous results of the same standard and year stop being the latest."""
+    previous = IdentificationResult.objects.filter(
+        is_latest=True, year=year, run__standard__name=standard_name
+    )
+    if household_ids is None:
+        previous.filter(household__village__code__startswith=prefix).update(
+            is_latest=False
+        )
+        return
+    for chunk in _chunks(household_ids):
+        previous.filter(household_id__in=chunk).update(is_latest=False)
+
+
+# Status moves a run of the official standard (settings.PROPOOR_OFFICIAL_STANDARD)
+# makes on its own; other standards (the global MPI, a PMT) only inform.
+_WHEN_POOR = {
+    Status.REGISTERED: Status.IDENTIFIED,
+    Status.NOT_POOR: Status.IDENTIFIED,
+    Status.EXITED: Status.RETURNED,
+    Status.MONITORED: Status.RETURNED,
+}
+_WHEN_NOT_POOR = {Status.REGISTERED: Status.NOT_POOR}
+
+
+def _apply_statuses(
+    *, actor: object | None, poor_ids: list[int], not_poor_ids: list[int], run_id: int
+) -> int:
+    moved = 0
+    by = actor if getattr(actor, "pk", None) else None
+    for ids, moves in ((poor_ids, _WHEN_POOR), (not_poor_ids, _WHEN_NOT_POOR)):
+        for old, new in moves.items():
+            for chunk in _chunks(ids):
+                targets = list(
+                    Household.objects.filter(id__in=chunk, status=old).values_list(
+                        "id", flat=True
+                    )
+                )
+                if not targets:
+                    continue
+                Household.objects.filter(id__in=targets).update(status=new)
+                StatusChange.objects.bulk_create(
+                    [
+                        StatusChange(
+                            household_id=h,
+                            old_status=old,
+                            new_status=new,
+                            by=by,
+                            reason=f"identification run {run_id}",
+                        )
+                        for h in targets
+                    ],
+                    batch_size=5_000,
+                )
+                moved += len(targets)
+    return moved
+
+
+def _summary_json(
+    areas: dict[str, dict[str, AreaSummary]],
+) -> dict[str, dict[str, dict[str, object]]]:
+    """The run's aggregates as JSON: exact fractions as "num/den" text."""
+    return {
+        level: {
+            code: {
+                "n": item.n,
+                "poor": item.poor,
+                "incidence": str(item.incidence),
+                "mpi": None if item.mpi is None else item.mpi.as_dict(exact=True),
+            }
+            for code, item in by_code.items()
+        }
+        for level, by_code in areas.items()
+    }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: IdentificationRun
+    frame: pl.DataFrame
+    results: pl.DataFrame
+
+
+def identification_run(
+    actor: object | None,
+    *,
+    area_code: str,
+    year: int,
+    standard_name: str = "cn-national",
+    standard_version: int | None = None,
+    only_changed: bool = False,
+    progress: Progress | None = None,
+) -> IdentificationRun:
+    """Identify every household of the area for the year; see the module docstring."""
+    return identification_run_detailed(
+        actor,
+        area_code=area_code,
+        year=year,
+        standard_name=standard_name,
+        standard_version=standard_version,
+        only_changed=only_changed,
+        progress=progress,
+    ).run
+
+
+def identification_run_detailed(
+    actor: object | None,
+    *,
+    area_code: str,
+    year: int,
+    standard_name: str = "cn-national",
+    standard_version: int | None = None,
+    only_changed: bool = False,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    def step(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    _require(actor, RUNNERS, "run identification")
+    area = Division.objects.filter(code=area_code).first()
+    if area is None or (actor is not None and not scope_of(actor).covers(area.code)):  # type: ignore[arg-type]
+        raise NotFound(f"No area with code {area_code!r} in your scope.")
+    standard = standard_get(name=standard_name, version=standard_version)
+    try:
+        spec = IdentificationSpec.from_definition(standard.definition)
+    except ValueError as exc:
+        raise ValidationFailed(f"Standard {standard} is not valid: {exc}") from exc
+
+    started = timezone.now()
+    step("read")
+    frame = snapshot_frame(area_prefix=area.prefix, year=year)
+    if frame.height == 0:
+        raise ValidationFailed(
+            f"No household in {area.name} has a {year} survey snapshot to identify."
+        )
+    step("compute")
+    try:
+        results = identify(frame, spec, year)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    results = results.with_columns(_input_digest(frame, standard))
+    summary = _summary_json(aggregate_by(results, frame, spec))
+
+    changed = results
+    if only_changed:
+        before = _latest_digests(
+            standard_name=standard.name, year=year, prefix=area.prefix
+        )
+        if before:
+            known = pl.DataFrame(
+                {
+                    "household_id": list(before.keys()),
+                    "_old": list(before.values()),
+                },
+                schema={"household_id": pl.Int64, "_old": pl.String},
+            )
+            changed = (
+                results.join(known, on="household_id", how="left")
+                .filter(
+                    pl.col("_old").is_null()
+                    | (pl.col("_old") != pl.col("input_digest"))
+                )
+                .drop("_old")
+            )
+
+    step("write")
+    with transaction.atomic():
+        run = IdentificationRun.objects.create(
+            standard=standard,
+            area=area,
+            year=year,
+            ran_by=actor if getattr(actor, "pk", None) else None,
+            started_at=started,
+            only_changed=only_changed,
+            households=frame.height,
+            computed=changed.height,
+            unchanged=frame.height - changed.height,
+            poor=int(results["poor"].sum()),
+            summary=summary,
+        )
+        changed_ids = changed["household_id"].to_list()
+        _retire_previous(
+            standard_name=standard.name,
+            year=year,
+            prefix=area.prefix,
+            household_ids=changed_ids if only_changed else None,
+        )
+        results_write(_result_rows(changed, run_id=run.pk, year=year))
+        moved = 0
+        if standard.name == settings.PROPOOR_OFFICIAL_STANDARD:
+            moved = _apply_statuses(
+                actor=actor,
+                poor_ids=changed.filter(pl.col("poor"))["household_id"].to_list(),
+                not_poor_ids=changed.filter(~pl.col("poor"))["household_id"].to_list(),
+                run_id=run.pk,
+            )
+        run.finished_at = timezone.now()
+        run.save(update_fields=["finished_at"])
+        audit_append(
+            action="identification.run",
+            actor=actor,
+            object_type="identification_run",
+            object_id=run.pk,
+            data={
+                "standard": f"{standard.name}@{standard.version}",
+                "area": area.code,
+                "year": year,
+                "households": run.households,
+                "computed": run.computed,
+                "poor": run.poor,
+                "status_changes": moved,
+            },
+        )
+    step("done")
+    _ = connection  # the bulk writers use the default connection
+    return RunOutcome(run=run, frame=frame, results=results)
+
+
+def run_top_households(
+    actor: object, *, run: IdentificationRun, n: int, by: str = "mpi"
+) -> list[int]:
+    """The ``n`` households of a run ranked most deprived first, for enrolment quotas.
+
+    ``by="mpi"``: highest weighted deprivation score first; ``by="pmt"``: lowest proxy
+    means score first; ``by="income"``: lowest per-capita income first.
+    """
+    if n < 1:
+        raise ValidationFailed("n must be at least 1.", extra={"n": n})
+    if not scope_of(actor).covers(run.area_id):  # type: ignore[arg-type]
+        raise NotFound("No such identification run in your scope.")
+    results = IdentificationResult.objects.filter(run=run)
+    if by == "pmt":
+        ordered = results.exclude(pmt_score=None).order_by("pmt_score", "household_id")
+        return list(ordered.values_list("household_id", flat=True)[:n])
+    if by == "income":
+        ordered = results.order_by("per_capita_income", "household_id")
+        return list(ordered.values_list("household_id", flat=True)[:n])
+    if by != "mpi":
+        raise ValidationFailed(
+            f"Cannot rank by {by!r}; choose mpi, pmt or income.", extra={"by": by}
+        )
+    from fractions import Fraction
+
+    scored = [
+        (Fraction(score), hid)
+        for hid, score in results.exclude(mpi_score="").values_list(
+            "household_id", "mpi_score"
+        )
+    ]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [hid for _, hid in scored[:n]]

@@ -1,0 +1,153 @@
+"""Bulk movement between the registry tables and the kernel's polars frames.
+
+The identification run never loads one ORM object per household: it reads the yearly
+snapshots of an area with one query (``COPY … TO STDOUT`` on PostgreSQL, chunked
+``fetchmany`` on SQLite) straight into a polars frame, and writes the results back the
+same way (``COPY … FROM STDIN`` / ``executemany``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import polars as pl
+from django.db import connection, models
+
+from propoor.core.money import MoneyField
+from propoor.households.models import Household, IdentificationResult, Snapshot
+
+# Snapshot fields the kernel does not read.
+_SKIPPED = {
+    "id",
+    "household",
+    "year",
+    "surveyed_on",
+    "surveyed_by",
+    "skills",
+    "wishes",
+    "wishes_note",
+    "updated_at",
+}
+
+
+def _snapshot_columns() -> list[tuple[str, str, pl.DataType]]:
+    """(column name, SQL expression, polars dtype) of every kernel input field."""
+    columns: list[tuple[str, str, pl.DataType]] = []
+    for field in Snapshot._meta.concrete_fields:
+        if field.name in _SKIPPED:
+            continue
+        col = f's."{field.column}"'
+        if isinstance(field, MoneyField):
+            columns.append(
+                (field.name, f"CAST(ROUND({col} * 100) AS BIGINT)", pl.Int64())
+            )
+        elif isinstance(field, models.BooleanField):
+            columns.append((field.name, f"CAST({col} AS INTEGER)", pl.Int8()))
+        elif isinstance(field, models.DecimalField):
+            columns.append(
+                (field.name, f"CAST({col} AS DOUBLE PRECISION)", pl.Float64())
+            )
+        elif isinstance(field, models.CharField):
+            columns.append((field.name, col, pl.String()))
+        elif isinstance(field, models.IntegerField):
+            columns.append((field.name, col, pl.Int64()))
+        else:  # pragma: no cover - a new field type must be mapped on purpose
+            raise TypeError(f"snapshot field {field.name} has no kernel mapping")
+    return columns
+
+
+SNAPSHOT_COLUMNS = _snapshot_columns()
+BOOLEAN_COLUMNS = [name for name, _, dtype in SNAPSHOT_COLUMNS if dtype == pl.Int8()]
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _snapshot_query(extra_where: str = "") -> str:
+    select = ", ".join(f"{expr} AS {name}" for name, expr, _ in SNAPSHOT_COLUMNS)
+    snapshot = Snapshot._meta.db_table
+    household = Household._meta.db_table
+    return (
+        f"SELECT s.household_id AS household_id, h.village_id AS village, {select} "  # noqa: S608
+        f"FROM {snapshot} s JOIN {household} h ON h.id = s.household_id "
+        f"WHERE s.year = %s AND h.village_id LIKE %s {extra_where} "
+        f"ORDER BY s.household_id"
+    )
+
+
+def _schema() -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {
+        "household_id": pl.Int64(),
+        "village": pl.String(),
+    }
+    schema.update({name: dtype for name, _, dtype in SNAPSHOT_COLUMNS})
+    return schema
+
+
+def snapshot_frame(*, area_prefix: str, year: int) -> pl.DataFrame:
+    """Every snapshot of ``year`` of households whose village is under the prefix."""
+    schema = _schema()
+    params: list[object] = [year, f"{area_prefix}%"]
+    if _is_postgres():
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor:
+            query = cursor.mogrify(_snapshot_query(), params)  # type: ignore[attr-defined]
+            sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+            with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+                for block in copy:
+                    buffer.write(block)
+        buffer.seek(0)
+        frame = pl.read_csv(buffer, schema=schema)
+    else:
+        chunks: list[pl.DataFrame] = []
+        with connection.cursor() as cursor:
+            cursor.execute(_snapshot_query(), params)
+            while rows := cursor.fetchmany(20_000):
+                chunks.append(pl.DataFrame(rows, schema=schema, orient="row"))
+        frame = pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
+    return frame.with_columns(pl.col(BOOLEAN_COLUMNS).cast(pl.Boolean()))
+
+
+RESULT_COLUMNS: Sequence[str] = (
+    "run_id",
+    "household_id",
+    "year",
+    "poor",
+    "per_capita_income",
+    "income_line",
+    "income_poor",
+    "guarantees_met",
+    "mpi_score",
+    "mpi_poor",
+    "pmt_score",
+    "pmt_eligible",
+    "exit_ok",
+    "failed_conditions",
+    "explanation",
+    "input_digest",
+    "is_latest",
+)
+
+
+def results_write(frame: pl.DataFrame) -> int:
+    """Insert result rows (columns named as :data:`RESULT_COLUMNS`) in bulk."""
+    if frame.height == 0:
+        return 0
+    frame = frame.select(RESULT_COLUMNS)
+    table = IdentificationResult._meta.db_table
+    column_list = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
+    with connection.cursor() as cursor:
+        if _is_postgres():
+            buffer = io.BytesIO()
+            frame.write_csv(buffer, include_header=False, null_value="")
+            sql = f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+                copy.write(buffer.getvalue())
+        else:
+            placeholders = ", ".join(["%s"] * len(RESULT_COLUMNS))
+            sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"  # noqa: S608
+            for chunk in frame.iter_slices(20_000):
+                cursor.executemany(sql, chunk.rows())
+    return frame.height
