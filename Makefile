@@ -24,7 +24,8 @@ test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -n 2 --dist loadfile
 
 bench: install
-	$(BIN)/python bench/identify.py
+	$(BIN)/python bench/identify.py --db sqlite --households 100000
+	$(BIN)/python bench/identify.py --db postgresql --households 1000000
 
 lint: install
 	$(BIN)/ruff check src bench tests

@@ -151,11 +151,12 @@ def _json_list(column: str) -> pl.Expr:
 
 
 def _input_digest(frame: pl.DataFrame, standard: IdentificationStandard) -> pl.Series:
-    """A digest of each household's inputs and the standard version."""
-    inputs = frame.drop("household_id")
-    hashed = inputs.hash_rows(seed=standard.pk or 0)
-    return pl.Series(
-        "input_digest", [f"{standard.pk}-{h:016x}" for h in hashed.to_list()]
+    """A digest of each household's inputs under this standard version."""
+    hashed = frame.drop("household_id").hash_rows(seed=standard.pk or 0)
+    return (
+        pl.select(pl.lit(f"{standard.pk}-") + hashed.cast(pl.String))
+        .to_series()
+        .alias("input_digest")
     )
 
 
@@ -207,11 +208,8 @@ def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFra
 
 
 def _latest_digests(*, standard_name: str, year: int, prefix: str) -> dict[int, str]:
-    rows = IdentificationResult.objects.filter(
-        is_latest=True,
-        year=year,
-        run__standard__name=standard_name,
-        household__village__code__startswith=prefix,
+    rows = IdentificationResult.objects.current(standard_name).filter(
+        year=year, household__village__code__startswith=prefix
     ).values_list("household_id", "input_digest")
     return dict(rows.iterator(chunk_size=20_000))
 
@@ -222,19 +220,38 @@ def _chunks(values: list[int], size: int = 5_000) -> Iterable[list[int]]:
 
 
 def _retire_previous(
-    *, standard_name: str, year: int, prefix: str, household_ids: list[int] | None
+    *, run: IdentificationRun, household_ids: list[int] | None
 ) -> None:
-    """Previous results of the same standard and year stop being the latest."""
-    previous = IdentificationResult.objects.filter(
-        is_latest=True, year=year, run__standard__name=standard_name
-    )
-    if household_ids is None:
-        previous.filter(household__village__code__startswith=prefix).update(
+    """Earlier results of the same standard and year stop being current.
+
+    A full run (``household_ids is None``) supersedes whole earlier runs over its
+    area or a part of it with one UPDATE of the runs table; only runs over a larger
+    area have the flags of this area's results turned off. A run of the changed
+    households turns off just their earlier flags.
+    """
+    earlier = IdentificationRun.objects.filter(
+        standard__name=run.standard.name, year=run.year, superseded_by__isnull=True
+    ).exclude(pk=run.pk)
+    prefix = run.area.prefix
+    results = IdentificationResult.objects.filter(is_latest=True)
+    if household_ids is not None:
+        ids = list(earlier.values_list("pk", flat=True))
+        for chunk in _chunks(household_ids):
+            results.filter(run_id__in=ids, household_id__in=chunk).update(
+                is_latest=False
+            )
+        return
+    earlier.filter(area__prefix__startswith=prefix).update(superseded_by=run)
+    larger = [
+        r.pk
+        for r in earlier.exclude(area__prefix__startswith=prefix).select_related("area")
+        if prefix.startswith(r.area.prefix)
+    ]
+    if larger:
+        in_area = Household.objects.filter(village__code__startswith=prefix)
+        results.filter(run_id__in=larger, household_id__in=in_area.values("id")).update(
             is_latest=False
         )
-        return
-    for chunk in _chunks(household_ids):
-        previous.filter(household_id__in=chunk).update(is_latest=False)
 
 
 # Status moves a run of the official standard (settings.PROPOOR_OFFICIAL_STANDARD)
@@ -249,36 +266,45 @@ _WHEN_NOT_POOR = {Status.REGISTERED: Status.NOT_POOR}
 
 
 def _apply_statuses(
-    *, actor: object | None, poor_ids: list[int], not_poor_ids: list[int], run_id: int
+    *, actor: object | None, verdicts: pl.DataFrame, prefix: str, run_id: int
 ) -> int:
-    moved = 0
+    """Move statuses by the verdicts (household_id, poor); one read, few writes."""
+    rows = Household.objects.filter(village__code__startswith=prefix).values_list(
+        "id", "status"
+    )
+    current = pl.DataFrame(
+        list(rows.iterator(chunk_size=50_000)),
+        schema={"household_id": pl.Int64, "status": pl.String},
+        orient="row",
+    )
+    moves = pl.DataFrame(
+        [(True, str(old), str(new)) for old, new in _WHEN_POOR.items()]
+        + [(False, str(old), str(new)) for old, new in _WHEN_NOT_POOR.items()],
+        schema={"poor": pl.Boolean, "status": pl.String, "new_status": pl.String},
+        orient="row",
+    )
+    changes = verdicts.select("household_id", "poor").join(
+        current, on="household_id"
+    ).join(moves, on=["poor", "status"])
     by = actor if getattr(actor, "pk", None) else None
-    for ids, moves in ((poor_ids, _WHEN_POOR), (not_poor_ids, _WHEN_NOT_POOR)):
-        for old, new in moves.items():
-            for chunk in _chunks(ids):
-                targets = list(
-                    Household.objects.filter(id__in=chunk, status=old).values_list(
-                        "id", flat=True
-                    )
+    for (old, new), group in changes.group_by(["status", "new_status"]):
+        ids = group["household_id"].to_list()
+        for chunk in _chunks(ids):
+            Household.objects.filter(id__in=chunk, status=old).update(status=new)
+        StatusChange.objects.bulk_create(
+            [
+                StatusChange(
+                    household_id=h,
+                    old_status=old,
+                    new_status=new,
+                    by=by,
+                    reason=f"identification run {run_id}",
                 )
-                if not targets:
-                    continue
-                Household.objects.filter(id__in=targets).update(status=new)
-                StatusChange.objects.bulk_create(
-                    [
-                        StatusChange(
-                            household_id=h,
-                            old_status=old,
-                            new_status=new,
-                            by=by,
-                            reason=f"identification run {run_id}",
-                        )
-                        for h in targets
-                    ],
-                    batch_size=5_000,
-                )
-                moved += len(targets)
-    return moved
+                for h in ids
+            ],
+            batch_size=5_000,
+        )
+    return changes.height
 
 
 def _summary_json(
@@ -404,21 +430,15 @@ def identification_run_detailed(
             poor=int(results["poor"].sum()),
             summary=summary,
         )
-        changed_ids = changed["household_id"].to_list()
         _retire_previous(
-            standard_name=standard.name,
-            year=year,
-            prefix=area.prefix,
-            household_ids=changed_ids if only_changed else None,
+            run=run,
+            household_ids=changed["household_id"].to_list() if only_changed else None,
         )
         results_write(_result_rows(changed, run_id=run.pk, year=year))
         moved = 0
         if standard.name == settings.PROPOOR_OFFICIAL_STANDARD:
             moved = _apply_statuses(
-                actor=actor,
-                poor_ids=changed.filter(pl.col("poor"))["household_id"].to_list(),
-                not_poor_ids=changed.filter(~pl.col("poor"))["household_id"].to_list(),
-                run_id=run.pk,
+                actor=actor, verdicts=changed, prefix=area.prefix, run_id=run.pk
             )
         run.finished_at = timezone.now()
         run.save(update_fields=["finished_at"])

@@ -357,6 +357,11 @@ class IdentificationRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     poor = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
+    # A later full run over this run's area (or a larger one) replaces all of its
+    # results at once; its rows' is_latest flags are then not rewritten one by one.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ("-started_at", "-id")
@@ -365,8 +370,25 @@ class IdentificationRun(models.Model):
         return f"run {self.pk} {self.standard} {self.area_id} {self.year}"
 
 
+class ResultQuerySet(models.QuerySet["IdentificationResult"]):
+    def current(self, standard_name: str | None = None) -> ResultQuerySet:
+        """Each household's latest result per year under one standard.
+
+        The official standard (``settings.PROPOOR_OFFICIAL_STANDARD``) by default. A
+        result is current while it is the latest of its household in its run and its
+        run has not been superseded by a later full run.
+        """
+        return self.filter(
+            is_latest=True,
+            run__superseded_by__isnull=True,
+            run__standard__name=standard_name or settings.PROPOOR_OFFICIAL_STANDARD,
+        )
+
+
 class IdentificationResult(models.Model):
     """One household's result in one run, with its explanation."""
+
+    objects = ResultQuerySet.as_manager()
 
     run = models.ForeignKey(
         IdentificationRun, on_delete=models.CASCADE, related_name="results"

@@ -223,12 +223,9 @@ def _items_for(
 def poor_household_ids(*, area_prefix: str, year: int) -> list[int]:
     """Households the official standard's latest run of ``year`` found poor."""
     return list(
-        IdentificationResult.objects.filter(
-            is_latest=True,
-            poor=True,
-            year=year,
-            run__standard__name=settings.PROPOOR_OFFICIAL_STANDARD,
-            household__village__code__startswith=area_prefix,
+        IdentificationResult.objects.current()
+        .filter(
+            poor=True, year=year, household__village__code__startswith=area_prefix
         )
         .order_by("household_id")
         .values_list("household_id", flat=True)

@@ -75,8 +75,8 @@ def household_list(
     if poor is not None:
         households = households.filter(
             Exists(
-                IdentificationResult.objects.filter(
-                    household=OuterRef("pk"), is_latest=True, poor=poor
+                IdentificationResult.objects.current().filter(
+                    household=OuterRef("pk"), poor=poor
                 )
             )
         )
@@ -208,11 +208,10 @@ def household_detail(user: User | None, household_id: int) -> HouseholdDetail:
             .select_related("by")
             .order_by("at", "id")
         ),
-        latest_result=IdentificationResult.objects.filter(
-            household=household, is_latest=True
-        )
+        latest_result=IdentificationResult.objects.current()
+        .filter(household=household)
         .select_related("run__standard")
-        .order_by("-run_id")
+        .order_by("-year", "-run_id")
         .first(),
         current_plan=_current_plan(household),
     )

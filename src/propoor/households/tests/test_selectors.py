@@ -64,7 +64,7 @@ def _numbers(queryset) -> list[str]:
 
 def _result(household, *, poor: bool, latest: bool = True) -> IdentificationResult:
     standard = IdentificationStandard.objects.get_or_create(
-        name="national", version=1, defaults={"title": "National", "definition": {}}
+        name="cn-national", version=1, defaults={"title": "National", "definition": {}}
     )[0]
     run = IdentificationRun.objects.create(
         standard=standard,
