@@ -78,9 +78,15 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _mount() -> None:
     from propoor.areas.api import router as areas_router
     from propoor.households.api import router as households_router
+    from propoor.households.identification_api import (
+        identification_router,
+        plans_router,
+    )
 
     api.add_router("/areas/", areas_router)
     api.add_router("/households/", households_router)
+    api.add_router("/identification/", identification_router)
+    api.add_router("/plans/", plans_router)
 
 
 _mount()

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("PROPOOR_DEV_SECRETS", "1")
 os.environ.setdefault("PROPOOR_SECURE_COOKIES", "0")
 
-from propoor.settings import *  # noqa: E402, F403
+from propoor.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]

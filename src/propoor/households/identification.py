@@ -208,9 +208,11 @@ def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFra
 
 
 def _latest_digests(*, standard_name: str, year: int, prefix: str) -> dict[int, str]:
-    rows = IdentificationResult.objects.current(standard_name).filter(
-        year=year, household__village__code__startswith=prefix
-    ).values_list("household_id", "input_digest")
+    rows = (
+        IdentificationResult.objects.current(standard_name)
+        .filter(year=year, household__village__code__startswith=prefix)
+        .values_list("household_id", "input_digest")
+    )
     return dict(rows.iterator(chunk_size=20_000))
 
 
@@ -283,9 +285,11 @@ def _apply_statuses(
         schema={"poor": pl.Boolean, "status": pl.String, "new_status": pl.String},
         orient="row",
     )
-    changes = verdicts.select("household_id", "poor").join(
-        current, on="household_id"
-    ).join(moves, on=["poor", "status"])
+    changes = (
+        verdicts.select("household_id", "poor")
+        .join(current, on="household_id")
+        .join(moves, on=["poor", "status"])
+    )
     by = actor if getattr(actor, "pk", None) else None
     for (old, new), group in changes.group_by(["status", "new_status"]):
         ids = group["household_id"].to_list()

@@ -388,8 +388,6 @@ class ResultQuerySet(models.QuerySet["IdentificationResult"]):
 class IdentificationResult(models.Model):
     """One household's result in one run, with its explanation."""
 
-    objects = ResultQuerySet.as_manager()
-
     run = models.ForeignKey(
         IdentificationRun, on_delete=models.CASCADE, related_name="results"
     )
@@ -413,6 +411,8 @@ class IdentificationResult(models.Model):
     explanation = models.JSONField(default=dict)
     input_digest = models.CharField(max_length=64)
     is_latest = models.BooleanField(default=True)
+
+    objects = ResultQuerySet.as_manager()
 
     class Meta:
         ordering = ("-run_id",)

@@ -15,7 +15,6 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -224,9 +223,7 @@ def poor_household_ids(*, area_prefix: str, year: int) -> list[int]:
     """Households the official standard's latest run of ``year`` found poor."""
     return list(
         IdentificationResult.objects.current()
-        .filter(
-            poor=True, year=year, household__village__code__startswith=area_prefix
-        )
+        .filter(poor=True, year=year, household__village__code__startswith=area_prefix)
         .order_by("household_id")
         .values_list("household_id", flat=True)
     )

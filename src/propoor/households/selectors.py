@@ -19,6 +19,7 @@ from propoor.core.errors import NotFound, PermissionDenied
 from propoor.households.models import (
     Household,
     IdentificationResult,
+    IdentificationRun,
     Member,
     PlanItem,
     PlanStatus,
@@ -269,3 +270,49 @@ def household_plan(
         when = f" for {year}" if year is not None else ""
         raise NotFound(f"Household {household.number} has no support plan{when}.")
     return found
+
+
+def run_list(user: User | None) -> QuerySet[IdentificationRun]:
+    """Identification runs over areas inside the user's scope, newest first."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("Log in to see identification runs.")
+    require_role(user, REGISTRY_READERS)
+    return (
+        IdentificationRun.objects.filter(scope_of(user).q("area__code"))
+        .select_related("standard", "area", "ran_by")
+        .order_by("-started_at", "-id")
+    )
+
+
+def run_get(user: User | None, run_id: int) -> IdentificationRun:
+    run = run_list(user).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"No identification run {run_id}.")
+    return run
+
+
+def plan_get(user: User | None, plan_id: int) -> SupportPlan:
+    plan = (
+        SupportPlan.objects.filter(
+            household__in=Household.objects.filter(_visible_q(user))
+        )
+        .select_related("household", "approved_by")
+        .filter(pk=plan_id)
+        .first()
+    )
+    if plan is None:
+        raise NotFound(f"No support plan {plan_id}.")
+    return plan
+
+
+def plan_item_get(user: User | None, item_id: int) -> PlanItem:
+    visible = Household.objects.filter(_visible_q(user))
+    item = (
+        PlanItem.objects.filter(plan__household__in=visible)
+        .select_related("plan__household", "intervention")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise NotFound(f"No plan item {item_id}.")
+    return item
