@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "propoor.accounts",
     "propoor.areas",
     "propoor.households",
+    "propoor.surveys",
     "propoor.insights",
     "propoor.seeding",
     "propoor.web",

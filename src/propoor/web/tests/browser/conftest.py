@@ -1,0 +1,52 @@
+"""Playwright (sync API) driving Debian's Chromium against pytest-django's live server.
+
+Never ``playwright install``: the browser is the system's ``chromium`` package. The
+tests skip, saying how to install it, when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[5]
+SCREENSHOTS = Path(os.environ.get("PROPOOR_SCREENSHOTS", REPO / "screenshots"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip(
+            "Chromium is not installed: apt-get install -y chromium fonts-noto-cjk"
+        )
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make meanwhile are still synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
