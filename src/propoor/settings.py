@@ -125,6 +125,15 @@ DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("PROPOOR_TEST_DB_NAME") or None,
 }
 
+# Realm of HTTP Digest authentication (OpenRosa clients); changing it invalidates
+# every stored digest credential.
+PROPOOR_DIGEST_REALM = os.environ.get("PROPOOR_DIGEST_REALM", "ProPoor")
+
+# Largest attachment (a photo) a survey submission may carry, in bytes.
+PROPOOR_SURVEY_MAX_ATTACHMENT = int(
+    os.environ.get("PROPOOR_SURVEY_MAX_ATTACHMENT", 10 * 1024 * 1024)
+)
+
 # The standard whose runs move households' statuses (identified, not poor, returned).
 PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-national")
 

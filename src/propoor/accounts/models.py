@@ -42,6 +42,9 @@ class User(AbstractUser):
         related_name="accounts",
         help_text="For a household's own login.",
     )
+    # HTTP Digest (OpenRosa clients such as ODK Collect) cannot check Django's salted
+    # hashes: HA1 = MD5(username:realm:password) is derived when the password is set.
+    digest_ha1 = models.CharField(max_length=32, blank=True)
 
     def __str__(self) -> str:
         return self.username

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -74,7 +75,7 @@ def user_create(
             )
     if errors:
         raise ValidationFailed("The user is not valid.", extra={"fields": errors})
-    user.set_password(password)
+    _set_password(user, password)
     with transaction.atomic():
         try:
             user.full_clean()
@@ -144,3 +145,37 @@ def api_token_revoke(*, user: User, token: ApiToken) -> None:
             object_id=token_id,
             data={"name": token.name},
         )
+
+
+def digest_ha1(username: str, password: str) -> str:
+    """HA1 of HTTP Digest (RFC 7616, MD5): MD5(username:realm:password)."""
+    realm = settings.PROPOOR_DIGEST_REALM
+    text = f"{username}:{realm}:{password}"
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _set_password(user: User, password: str) -> None:
+    user.set_password(password)
+    user.digest_ha1 = digest_ha1(user.username, password)
+
+
+def user_set_password(*, actor: User | None, user: User, password: str) -> User:
+    """Change a password (Django's hash and the digest credential together)."""
+    if actor is not None and actor.pk != user.pk and not actor.is_superuser:
+        raise PermissionDenied("You may only change your own password.")
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The password is not valid.", extra={"fields": {"password": exc.messages}}
+        ) from exc
+    _set_password(user, password)
+    with transaction.atomic():
+        user.save(update_fields=["password", "digest_ha1"])
+        audit_append(
+            action="user.set_password",
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+        )
+    return user

@@ -21,6 +21,11 @@ class Form(models.Model):
     form_id = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=FormKind.choices)
+    # Where the form is used; None = everywhere. A user sees a form when this area
+    # and their scope overlap.
+    area = models.ForeignKey(
+        "areas.Division", null=True, blank=True, on_delete=models.PROTECT
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -29,6 +34,14 @@ class Form(models.Model):
 
     def __str__(self) -> str:
         return self.form_id
+
+    @property
+    def current_version(self) -> FormVersion | None:
+        """The version clients download (prefetched by ``selectors.form_list``)."""
+        prefetched = getattr(self, "current_versions", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.versions.filter(is_current=True).first()
 
 
 class FormVersion(models.Model):
@@ -40,7 +53,9 @@ class FormVersion(models.Model):
     xlsform_name = models.CharField(max_length=200)
     xform = models.TextField()
     md5 = models.CharField(max_length=32)
-    # How form fields map onto registry fields: {"<xpath>": "<registry field>"}.
+    # How form fields map onto registry fields: {"<path below the root>": "<target>"},
+    # e.g. {"income/income_wages": "income_wages", "members": "members",
+    # "members/id_number": "members.id_number"} (see surveys/README.md).
     mapping = models.JSONField(default=dict)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -79,7 +94,11 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
     )
     received_at = models.DateTimeField(auto_now_add=True)
+    # The XML as received, with every ID number masked: safe to show.
     xml = models.TextField()
+    # The XML exactly as received, Fernet-encrypted (ID numbers are never stored in
+    # clear): approval reads the members' clear ID numbers from it.
+    xml_encrypted = models.TextField(blank=True)
     status = models.CharField(
         max_length=10,
         choices=SubmissionStatus.choices,
@@ -176,25 +195,10 @@ class ChangeRequest(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = (models.Index(fields=("status", "village")),)
+        indexes = (
+            models.Index(fields=("status", "village")),
+            models.Index(fields=("household", "status")),
+        )
 
     def __str__(self) -> str:
         return f"{self.kind} {self.submission_id} {self.status}"
-
-
-class DigestCredential(models.Model):
-    """HA1 = MD5(username:realm:password) for HTTP Digest (OpenRosa clients).
-
-    Digest authentication cannot check Django's salted password hashes, so the HA1
-    is derived when the password is set (``surveys.services.digest_credential_set``).
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest"
-    )
-    realm = models.CharField(max_length=80)
-    ha1 = models.CharField(max_length=32)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"digest credential of {self.user_id}"

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
-from propoor.__main__ import main
 from propoor.areas.models import Division, VillageProfile
 from propoor.core.models import AuditEntry
 from propoor.households import idnumbers
@@ -213,22 +213,13 @@ def test_seeding_twice_without_reset_fails_with_exit_2_and_writes_nothing(
     before = _counts()
     digest = _registry_digest()
 
-    with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "seed",
-                "--households",
-                "300",
-                "--seed",
-                "9",
-                "--year",
-                "2024",
-                "--no-progress",
-            ]
-        )
+    # Django turns a CommandError into exit status `returncode` on the command
+    # line; call_command keeps the test's database connection open.
+    with pytest.raises(CommandError) as error:
+        call_command("seed", households=300, seed=9, year=2024, no_progress=True)
 
-    assert exit_info.value.code == 2
-    assert "already has 300 households" in capsys.readouterr().err
+    assert error.value.returncode == 2
+    assert "already has 300 households" in str(error.value)
     assert _counts() == before
     assert _registry_digest() == digest
 
@@ -236,20 +227,13 @@ def test_seeding_twice_without_reset_fails_with_exit_2_and_writes_nothing(
 def test_a_bad_county_code_fails_with_exit_2_and_writes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "seed",
-                "--households",
-                "10",
-                "--county-code",
-                "530102001000",
-                "--no-progress",
-            ]
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "seed", households=10, county_code="530102001000", no_progress=True
         )
 
-    assert exit_info.value.code == 2
-    assert "county code has 6 significant digits" in capsys.readouterr().err
+    assert error.value.returncode == 2
+    assert "county code has 6 significant digits" in str(error.value)
     assert _counts() == {
         "divisions": 0,
         "profiles": 0,

@@ -81,6 +81,9 @@ def test_a_county_admin_reads_the_dashboard_and_a_households_explanation(
     assert page.locator("h1").inner_text() == "Wuhua"
 
     page.click("nav.mainnav >> text=Households")
+    # htmx binds its listeners once the page has loaded; typing earlier is lost
+    page.wait_for_url("**/households/")
+    page.wait_for_load_state("load")
     page.fill("#id_q", "李四")
     page.wait_for_function(
         "document.querySelectorAll('#results tbody tr').length === 1"
