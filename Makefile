@@ -28,7 +28,7 @@ bench: install
 	$(BIN)/python bench/identify.py --db postgresql --households 1000000
 
 lint: install
-	$(BIN)/ruff check src bench tests
+	$(BIN)/ruff check src bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/propoor/kernel
 
