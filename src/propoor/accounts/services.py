@@ -12,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from propoor.accounts.models import ApiToken, Role, User
+from propoor.accounts.models import REGISTRY_READERS, ApiToken, Role, User
 from propoor.accounts.roles import require_role
 from propoor.accounts.scope import Scope, scope_of
 from propoor.areas.models import Division
@@ -21,6 +21,9 @@ from propoor.core.errors import PermissionDenied, ValidationFailed
 
 if TYPE_CHECKING:
     from propoor.households.models import Household
+
+# Roles that get the read-only, scoped back office (Django admin).
+BACK_OFFICE_ROLES = REGISTRY_READERS
 
 
 def user_create(
@@ -60,7 +63,14 @@ def user_create(
         errors.setdefault("household", []).append(
             "The household must lie inside the user's scope."
         )
-    user = User(username=username, role=role, household=household, email=email)
+    user = User(
+        username=username,
+        role=role,
+        household=household,
+        email=email,
+        # The back office (Django admin, read-only and scoped) is for these roles.
+        is_staff=role in BACK_OFFICE_ROLES,
+    )
     try:
         validate_password(password, user)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from propoor.accounts.models import REGISTRY_READERS
 from propoor.accounts.scope import scope_of
 from propoor.households.models import (
     Household,
@@ -35,6 +36,14 @@ class ReadOnlyScopedAdmin(admin.ModelAdmin):
         scope = scope_of(request.user)  # type: ignore[arg-type]
         return super().get_queryset(request).filter(scope.q(self.scope_field))
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _reads_registry(request)
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return _reads_registry(request)
+
     def has_add_permission(
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
@@ -49,6 +58,14 @@ class ReadOnlyScopedAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
         return False
+
+
+def _reads_registry(request: HttpRequest) -> bool:
+    """Staff of the registry-reading roles see their scope; the role decides."""
+    user = request.user
+    if not user.is_active or not user.is_staff:
+        return False
+    return user.is_superuser or getattr(user, "role", None) in REGISTRY_READERS
 
 
 MEMBER_FIELDS = (

@@ -74,3 +74,23 @@ def test_staff_see_only_the_users_of_their_scope() -> None:
 
     assert "cadre_a1" in listing
     assert "cadre_a2" not in listing
+
+
+def test_a_county_admin_reads_the_back_office_of_their_scope_only() -> None:
+    from propoor.households.tests.factories import VILLAGE_B1, make_household
+
+    inside = make_household(village_code=VILLAGE_A1, year=None)
+    make_household(village_code=VILLAGE_B1, year=None)
+    cadre = make_user(Role.VILLAGE_CADRE, [VILLAGE_A1])
+    buyer = make_user(Role.BUYER, [])
+    client = Client()
+    client.force_login(cadre)
+
+    listing = client.get("/admin/households/household/")
+    household = client.get(f"/admin/households/household/{inside.pk}/change/")
+
+    assert cadre.is_staff is True
+    assert buyer.is_staff is False
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 1
+    assert household.status_code == 200
