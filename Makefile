@@ -26,6 +26,7 @@ test-postgres: install
 bench: install
 	$(BIN)/python bench/identify.py --db sqlite --households 100000
 	$(BIN)/python bench/identify.py --db postgresql --households 1000000
+	$(BIN)/python bench/surveys.py
 
 lint: install
 	$(BIN)/ruff check src bench

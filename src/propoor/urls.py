@@ -9,5 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("openrosa/", include("propoor.surveys.openrosa_urls")),
+    path("surveys/", include("propoor.surveys.urls")),
     path("", include("propoor.web.urls")),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
@@ -33,7 +34,12 @@ from propoor.households.models import (
     Status,
     StatusChange,
 )
-from propoor.kernel.identify import AreaSummary, aggregate_by, identify
+from propoor.kernel.identify import (
+    AreaSummary,
+    aggregate_by,
+    identify,
+    input_columns,
+)
 from propoor.kernel.standard import IdentificationSpec, builtin_names, load_builtin
 
 Progress = Callable[[str], None]
@@ -133,15 +139,12 @@ def standard_revise(
 # --- runs ------------------------------------------------------------------------
 
 
+_FEN = pl.lit(Decimal("0.01"), dtype=pl.Decimal(3, 2))
+
+
 def _money_text(fen: pl.Expr) -> pl.Expr:
-    """Integer fen -> "1234.56" (exact, sign kept)."""
-    magnitude = fen.abs()
-    text = (
-        (magnitude // 100).cast(pl.String)
-        + "."
-        + (magnitude % 100).cast(pl.String).str.zfill(2)
-    )
-    return pl.when(fen < 0).then("-" + text).otherwise(text)
+    """Integer fen -> "1234.56" (exact decimal arithmetic, sign kept)."""
+    return (fen.cast(pl.Decimal(20, 0)) * _FEN).cast(pl.String)
 
 
 def _json_list(column: str) -> pl.Expr:
@@ -151,7 +154,11 @@ def _json_list(column: str) -> pl.Expr:
 
 
 def _input_digest(frame: pl.DataFrame, standard: IdentificationStandard) -> pl.Series:
-    """A digest of each household's inputs under this standard version."""
+    """A digest of each household's inputs under this standard version.
+
+    ``frame`` holds exactly the columns the standard reads (its ``input_columns``),
+    so a change to a field the standard does not use leaves the digest alone.
+    """
     hashed = frame.drop("household_id").hash_rows(seed=standard.pk or 0)
     return (
         pl.select(pl.lit(f"{standard.pk}-") + hashed.cast(pl.String))
@@ -160,10 +167,13 @@ def _input_digest(frame: pl.DataFrame, standard: IdentificationStandard) -> pl.S
     )
 
 
-def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFrame:
+def _mpi_score(results: pl.DataFrame) -> pl.Series:
+    """The exact MPI score as "num/den" in lowest terms ("" without an MPI)."""
+    has_mpi = ~results["mpi_numerator"].is_null().to_numpy()
+    if not has_mpi.any():
+        return pl.repeat("", results.height, dtype=pl.String, eager=True)
     num = results["mpi_numerator"].to_numpy(allow_copy=True)
     den = results["mpi_denominator"].to_numpy(allow_copy=True)
-    has_mpi = ~results["mpi_numerator"].is_null().to_numpy()
     num_i = np.where(has_mpi, num, 0).astype(np.int64)
     den_i = np.where(has_mpi, den, 1).astype(np.int64)
     gcd = np.gcd(num_i, den_i)
@@ -173,8 +183,15 @@ def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFra
         + "/"
         + pl.Series("d", den_i // gcd).cast(pl.String)
     )
+    return pl.select(
+        pl.when(pl.Series(has_mpi)).then(score).otherwise(pl.lit(""))
+    ).to_series()
+
+
+def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFrame:
     results = results.with_columns(
-        pl.when(pl.Series(has_mpi)).then(score).otherwise(pl.lit("")).alias("mpi_score")
+        _mpi_score(results).alias("mpi_score"),
+        _json_list("failed_conditions").alias("failed_json"),
     )
     pmt = pl.col("pmt_score_hundredths")
     return results.select(
@@ -194,12 +211,12 @@ def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFra
         .alias("pmt_score"),
         pl.col("pmt_eligible"),
         pl.col("exit_ok"),
-        _json_list("failed_conditions").alias("failed_conditions"),
+        pl.col("failed_json").alias("failed_conditions"),
         (
             pl.lit('{"deprived":')
             + _json_list("deprived")
             + pl.lit(',"failed":')
-            + _json_list("failed_conditions")
+            + pl.col("failed_json")
             + pl.lit("}")
         ).alias("explanation"),
         pl.col("input_digest"),
@@ -270,9 +287,16 @@ _WHEN_NOT_POOR = {Status.REGISTERED: Status.NOT_POOR}
 def _apply_statuses(
     *, actor: object | None, verdicts: pl.DataFrame, prefix: str, run_id: int
 ) -> int:
-    """Move statuses by the verdicts (household_id, poor); one read, few writes."""
-    rows = Household.objects.filter(village__code__startswith=prefix).values_list(
-        "id", "status"
+    """Move statuses by the verdicts (household_id, poor); one read, few writes.
+
+    Only households in a status some verdict moves are read (in steady state the
+    identified ones are not), unordered.
+    """
+    movable = {str(status) for status in (*_WHEN_POOR, *_WHEN_NOT_POOR)}
+    rows = (
+        Household.objects.filter(village__code__startswith=prefix, status__in=movable)
+        .values_list("id", "status")
+        .order_by()
     )
     current = pl.DataFrame(
         list(rows.iterator(chunk_size=50_000)),
@@ -384,7 +408,12 @@ def identification_run_detailed(
 
     started = timezone.now()
     step("read")
-    frame = snapshot_frame(area_prefix=area.prefix, year=year)
+    try:
+        frame = snapshot_frame(
+            area_prefix=area.prefix, year=year, columns=input_columns(spec)
+        )
+    except ValueError as exc:
+        raise ValidationFailed(f"Standard {standard} cannot be run: {exc}") from exc
     if frame.height == 0:
         raise ValidationFailed(
             f"No household in {area.name} has a {year} survey snapshot to identify."

@@ -1,11 +1,12 @@
 """Identify poor households by a standard, vectorised over a polars frame.
 
 The input is one row per household with the fields of the registry's yearly
-Snapshot (:data:`SNAPSHOT_COLUMNS`); money is Int64 fen. :func:`identify` returns
-one row per household with every test's verdict (:data:`RESULT_COLUMNS`),
-:func:`explain` tells one household's story indicator by indicator, and
-:func:`aggregate_by` gives poverty incidence and MPI aggregates per village,
-township and county. Everything is columnar: no per-row Python.
+Snapshot (:data:`SNAPSHOT_COLUMNS`); money is Int64 fen. A standard reads only some
+of them: :func:`input_columns` names those, and a frame of just those is enough.
+:func:`identify` returns one row per household with every test's verdict
+(:data:`RESULT_COLUMNS`), :func:`explain` tells one household's story indicator by
+indicator, and :func:`aggregate_by` gives poverty incidence and MPI aggregates per
+village, township and county. Everything is columnar: no per-row Python.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "derive_columns",
     "explain",
     "identify",
+    "input_columns",
 ]
 
 _I = pl.Int64()
@@ -121,7 +123,8 @@ _SMALL_ASSETS = (
     "has_refrigerator",
 )
 
-#: Columns :func:`derive_columns` adds, which indicators may refer to.
+#: Columns :func:`derive_columns` adds, which indicators may refer to (each is added
+#: when the columns it is computed from are present).
 DERIVED_COLUMNS: Mapping[str, str] = MappingProxyType(
     {
         "net_income_fen": "wages + business + property + transfers - costs (fen)",
@@ -179,20 +182,26 @@ _CHUNK = 10  # names per bit mask in _names_where: tables of 2**10 lists
 # --- input -------------------------------------------------------------------------
 
 
-def check_snapshot(frame: pl.DataFrame) -> pl.DataFrame:
+def check_snapshot(
+    frame: pl.DataFrame, spec: IdentificationSpec | None = None
+) -> pl.DataFrame:
     """Check the input columns and return the frame with canonical types.
 
-    Raises ``ValueError`` naming missing columns, columns of the wrong kind,
-    columns with missing values, sizes below 1 and malformed village codes.
+    The frame needs the :func:`input_columns` of ``spec`` (every one of
+    :data:`SNAPSHOT_COLUMNS` when no standard is given), without missing values;
+    other columns may be absent. Raises ``ValueError`` naming missing columns,
+    columns of the wrong kind, columns with missing values, sizes below 1 and
+    malformed village codes.
     """
     schema = frame.schema
-    missing = [c for c in SNAPSHOT_COLUMNS if c not in schema]
+    needed = list(SNAPSHOT_COLUMNS if spec is None else input_columns(spec))
+    missing = [c for c in needed if c not in schema]
     if missing:
         raise ValueError(f"the data lacks column(s): {', '.join(missing)}")
     casts: list[pl.Expr] = []
     for column, dtype in SNAPSHOT_COLUMNS.items():
-        have = schema[column]
-        if have == dtype:
+        have = schema.get(column)
+        if have is None or have == dtype:
             continue
         fits = (
             (dtype == _I and have.is_integer())
@@ -207,17 +216,15 @@ def check_snapshot(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.height == 0:
         return frame
     problems = frame.select(
-        pl.sum_horizontal(
-            pl.col(c).null_count().cast(pl.Int64) for c in SNAPSHOT_COLUMNS
-        ).alias("nulls"),
+        pl.sum_horizontal(pl.col(c).null_count().cast(pl.Int64) for c in needed).alias(
+            "nulls"
+        ),
         (pl.col("size") < 1).sum().alias("small"),
         (pl.col("village").str.len_bytes() != 12).sum().alias("village"),
         (pl.len() - pl.col("household_id").n_unique()).alias("duplicates"),
     ).row(0, named=True)
     if problems["nulls"]:
-        counts = frame.select(pl.col(list(SNAPSHOT_COLUMNS)).null_count()).row(
-            0, named=True
-        )
+        counts = frame.select(pl.col(needed).null_count()).row(0, named=True)
         columns = [c for c, n in counts.items() if n]
         raise ValueError(f"column(s) with missing values: {', '.join(columns)}")
     if problems["small"]:
@@ -232,8 +239,28 @@ def check_snapshot(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _derived_exprs() -> list[list[pl.Expr]]:
-    """Derived columns in dependency stages (each stage may use the previous)."""
+@dataclass(frozen=True)
+class _Derivation:
+    """A derived column: its name, the columns it is computed from, its expression."""
+
+    name: str
+    inputs: tuple[str, ...]
+    expr: pl.Expr
+
+
+def _one_of(column: str, *values: str) -> pl.Expr:
+    # A chain of equalities is about twice as fast as is_in for a few values.
+    return pl.any_horizontal([pl.col(column) == value for value in values])
+
+
+def _derivations() -> tuple[tuple[_Derivation, ...], ...]:
+    """The derived columns in dependency stages (each stage may use the previous)."""
+    incomes = (
+        "income_wages",
+        "income_business",
+        "income_property",
+        "income_transfers",
+    )
     net = (
         pl.col("income_wages")
         + pl.col("income_business")
@@ -246,61 +273,134 @@ def _derived_exprs() -> list[list[pl.Expr]]:
     # half up (away from zero): floor((2|n| + s) / 2s), with the sign of n
     per_capita = (2 * absolute + size) // (2 * size)
     housing_unsafe = _one_of("housing_grade", "C", "D")
-    return [
-        [
-            net.alias("net_income_fen"),
-            (pl.col("spending_medical") + pl.col("spending_disaster")).alias(
-                "rigid_spending_fen"
-            ),
+    lands = ("land_cultivated", "land_forest", "land_orchard", "land_pond")
+
+    def d(name: str, inputs: tuple[str, ...], expr: pl.Expr) -> _Derivation:
+        return _Derivation(name, inputs, expr.alias(name))
+
+    first = (
+        d("net_income_fen", (*incomes, "costs"), net),
+        d(
+            "rigid_spending_fen",
+            ("spending_medical", "spending_disaster"),
+            pl.col("spending_medical") + pl.col("spending_disaster"),
+        ),
+        d(
+            "small_assets",
+            _SMALL_ASSETS,
             sum(
                 (pl.col(c).cast(pl.Int8) for c in _SMALL_ASSETS),
                 pl.lit(0, dtype=pl.Int8),
-            ).alias("small_assets"),
-            housing_unsafe.alias("housing_unsafe"),
-            (
-                housing_unsafe | _one_of("housing_structure", "earth_wood", "other")
-            ).alias("housing_inadequate"),
-            _one_of("cooking_fuel", "coal", "wood", "dung").alias("cooking_solid_fuel"),
-            _one_of("sanitation", "unimproved", "none").alias("sanitation_unimproved"),
-            (pl.col("labourers_full") + pl.col("labourers_partial")).alias("labourers"),
-            (
-                pl.col("land_cultivated")
-                + pl.col("land_forest")
-                + pl.col("land_orchard")
-                + pl.col("land_pond")
-            ).alias("land_total"),
-            (pl.col("children_out_of_school") == 0).alias("education_ok"),
-            (pl.col("medical_insured") & pl.col("medical_care_access")).alias(
-                "medical_ok"
             ),
-            (~housing_unsafe).alias("housing_ok"),
-            pl.col("safe_water").alias("water_ok"),
-        ],
-        [
+        ),
+        d("housing_unsafe", ("housing_grade",), housing_unsafe),
+        d(
+            "housing_inadequate",
+            ("housing_grade", "housing_structure"),
+            housing_unsafe | _one_of("housing_structure", "earth_wood", "other"),
+        ),
+        d(
+            "cooking_solid_fuel",
+            ("cooking_fuel",),
+            _one_of("cooking_fuel", "coal", "wood", "dung"),
+        ),
+        d(
+            "sanitation_unimproved",
+            ("sanitation",),
+            _one_of("sanitation", "unimproved", "none"),
+        ),
+        d(
+            "labourers",
+            ("labourers_full", "labourers_partial"),
+            pl.col("labourers_full") + pl.col("labourers_partial"),
+        ),
+        d(
+            "land_total",
+            lands,
+            pl.col("land_cultivated")
+            + pl.col("land_forest")
+            + pl.col("land_orchard")
+            + pl.col("land_pond"),
+        ),
+        d(
+            "education_ok",
+            ("children_out_of_school",),
+            pl.col("children_out_of_school") == 0,
+        ),
+        d(
+            "medical_ok",
+            ("medical_insured", "medical_care_access"),
+            pl.col("medical_insured") & pl.col("medical_care_access"),
+        ),
+        d("housing_ok", ("housing_grade",), ~housing_unsafe),
+        d("water_ok", ("safe_water",), pl.col("safe_water")),
+    )
+    second = (
+        d(
+            "per_capita_income_fen",
+            ("net_income_fen", "size"),
             pl.when(pl.col("net_income_fen") < 0)
             .then(-per_capita)
-            .otherwise(per_capita)
-            .alias("per_capita_income_fen"),
-            ((pl.col("small_assets") <= 1) & ~pl.col("has_car")).alias(
-                "assets_deprived"
-            ),
-        ],
-    ]
+            .otherwise(per_capita),
+        ),
+        d(
+            "assets_deprived",
+            ("small_assets", "has_car"),
+            (pl.col("small_assets") <= 1) & ~pl.col("has_car"),
+        ),
+    )
+    return first, second
 
 
-def _one_of(column: str, *values: str) -> pl.Expr:
-    # A chain of equalities is about twice as fast as is_in for a few values.
-    return pl.any_horizontal([pl.col(column) == value for value in values])
+_DERIVATIONS = _derivations()
+_DERIVED_FROM: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {d.name: d.inputs for stage in _DERIVATIONS for d in stage}
+)
+
+
+def _sources(column: str) -> tuple[str, ...]:
+    """The input columns behind ``column``: itself, or what it is derived from."""
+    inputs = _DERIVED_FROM.get(column)
+    if inputs is None:
+        return (column,)
+    return tuple(source for c in inputs for source in _sources(c))
+
+
+def input_columns(spec: IdentificationSpec) -> tuple[str, ...]:
+    """The input columns :func:`identify` reads for ``spec``, and no others.
+
+    Always ``household_id``, ``village``, ``size`` and the income sources and costs
+    (every result reports the per-capita net income, whatever the standard tests);
+    the inputs of each guarantee the standard tests or checks at exit; the column of
+    each MPI indicator and of each PMT coefficient. A derived column
+    (:data:`DERIVED_COLUMNS`) stands for the columns it is computed from.
+    :data:`SNAPSHOT_COLUMNS` come first, in their order; then any other column the
+    standard names (a custom indicator's), in the standard's order.
+    """
+    wanted = ["household_id", "village", "per_capita_income_fen"]
+    wanted += [GUARANTEE_FLAGS[name] for name in spec.guarantees_used]
+    if spec.mpi is not None:
+        wanted += [indicator.column for indicator in spec.mpi.indicators]
+    if spec.pmt is not None:
+        wanted += list(spec.pmt.coefficients)
+    needed = dict.fromkeys(source for c in wanted for source in _sources(c))
+    return tuple(c for c in SNAPSHOT_COLUMNS if c in needed) + tuple(
+        c for c in needed if c not in SNAPSHOT_COLUMNS
+    )
 
 
 def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the :data:`DERIVED_COLUMNS` to a frame of :data:`SNAPSHOT_COLUMNS`."""
+    """Add the :data:`DERIVED_COLUMNS` whose inputs the frame holds."""
     return _derive(frame.lazy()).collect()
 
 
 def _derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
-    for stage in _derived_exprs():
-        lazy = lazy.with_columns(stage)
+    have = set(lazy.collect_schema().names())
+    for stage in _DERIVATIONS:
+        ready = [d for d in stage if have.issuperset(d.inputs)]
+        if ready:
+            lazy = lazy.with_columns(d.expr for d in ready)
+            have.update(d.name for d in ready)
     return lazy
 
 
@@ -311,21 +411,25 @@ def identify(frame: pl.DataFrame, spec: IdentificationSpec, year: int) -> pl.Dat
     """One row per household with every verdict of ``spec`` for ``year``.
 
     Columns: :data:`RESULT_COLUMNS`. A test the standard does not configure gives
-    nulls (``income_poor``, ``guarantees_met``, ``mpi_*``, ``pmt_*``);
+    nulls (``income_poor``, ``guarantees_met``, ``mpi_*``, ``pmt_*``), and so does
+    the flag of a guarantee it neither tests nor checks at exit;
     ``income_line_fen`` is filled whenever the standard has income lines.
     The exact MPI score is ``mpi_numerator / mpi_denominator``.
-    Raises ``ValueError`` for bad input or a year the income lines do not cover.
+    The frame needs only the standard's :func:`input_columns`.
+    Raises ``ValueError`` for bad input (naming a column the standard needs that
+    the frame lacks) or a year the income lines do not cover.
     """
-    frame = check_snapshot(frame)
+    frame = check_snapshot(frame, spec)
     lazy = _derive(frame.lazy())
     schema = lazy.collect_schema()
     null_b = pl.lit(None, dtype=pl.Boolean)
     null_i = pl.lit(None, dtype=pl.Int64)
     poor_flags: list[pl.Expr] = []
-    passes: dict[str, pl.Expr] = {
-        name: pl.col(GUARANTEE_FLAGS[name]) for name in GUARANTEES
-    }
-    stage: list[pl.Expr] = []
+    used = spec.guarantees_used
+    passes: dict[str, pl.Expr] = {name: pl.col(GUARANTEE_FLAGS[name]) for name in used}
+    stage: list[pl.Expr] = [
+        null_b.alias(GUARANTEE_FLAGS[name]) for name in GUARANTEES if name not in used
+    ]
 
     # income
     if spec.income is not None:
@@ -679,10 +783,11 @@ def aggregate_by(
 
     ``results`` needs ``household_id`` and ``poor`` (the output of
     :func:`identify`, or the stored verdicts); ``frame`` is the snapshot frame the
-    results came from and supplies villages and the MPI deprivations. The township
-    code is the village's first 9 digits + ``000``, the county's the first 6 +
-    ``000000`` (``prefecture`` and ``province`` work too). Vectorised: one
-    ``group_by`` over integer columns per level.
+    results came from (at least the standard's :func:`input_columns`) and supplies
+    villages and the MPI deprivations. The township code is the village's first 9
+    digits + ``000``, the county's the first 6 + ``000000`` (``prefecture`` and
+    ``province`` work too). Vectorised: one ``group_by`` over integer columns per
+    level.
     """
     unknown = [level for level in levels if level not in LEVELS]
     if unknown:
@@ -692,7 +797,7 @@ def aggregate_by(
     for column in ("household_id", "poor"):
         if column not in results.schema:
             raise ValueError(f"the results lack column {column!r}")
-    frame = check_snapshot(frame)
+    frame = check_snapshot(frame, spec)
     mpi: MpiStandard | None = spec.mpi
     lazy = _derive(frame.lazy())
     if results["household_id"].equals(frame["household_id"]):

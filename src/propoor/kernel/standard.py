@@ -328,6 +328,14 @@ class IdentificationSpec:
                 )
 
     @property
+    def guarantees_used(self) -> tuple[str, ...]:
+        """The guarantee conditions the standard reads: those of its guarantee test
+        and those its exit test checks, in :data:`GUARANTEES` order."""
+        tested = self.guarantees.conditions if self.guarantees is not None else ()
+        used = set(tested) | set(self.exit.conditions)
+        return tuple(g for g in GUARANTEES if g in used)
+
+    @property
     def tests(self) -> tuple[str, ...]:
         """The configured tests, in :data:`TESTS` order."""
         present = {

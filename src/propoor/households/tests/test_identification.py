@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import polars as pl
 import pytest
 
 from propoor.accounts.models import Role
 from propoor.core.errors import NotFound, PermissionDenied, ValidationFailed
 from propoor.core.models import AuditEntry
 from propoor.households.identification import (
+    _money_text,
     identification_run,
     run_top_households,
     standard_install_builtins,
@@ -216,3 +218,70 @@ def test_a_revised_standard_is_a_new_version_and_a_bad_one_is_refused() -> None:
     with pytest.raises(ValidationFailed):
         standard_revise(admin, name="cn-national", definition={"rule": "sometimes"})
     assert IdentificationStandard.objects.filter(name="cn-national").count() == 2
+
+
+def test_a_change_to_a_field_the_standard_does_not_read_is_not_recomputed() -> None:
+    # given a run, then a new distance to the road (cn-national does not read it)
+    homes = _county()
+    identification_run(None, area_code=COUNTY, year=YEAR)
+    fields = {**SNAPSHOT_DEFAULTS, "size": 2, "km_to_road": Decimal("9.5")}
+    snapshot_record(actor=None, household=homes["income_poor"], year=YEAR, **fields)
+
+    second = identification_run(None, area_code=COUNTY, year=YEAR, only_changed=True)
+
+    assert (second.households, second.computed, second.unchanged) == (3, 0, 3)
+    assert IdentificationResult.objects.filter(run=second).count() == 0
+
+
+def test_a_standard_reading_a_column_the_snapshots_lack_is_refused() -> None:
+    # given a standard whose indicator reads a column the registry does not hold
+    _county()
+    admin = make_user(Role.COUNTY_ADMIN, [COUNTY])
+    standard_revise(
+        admin,
+        name="far-away",
+        definition={
+            "name": "far-away",
+            "mpi": {
+                "k": "1",
+                "indicators": [
+                    {
+                        "name": "far",
+                        "column": "km_to_school",
+                        "weight": "1",
+                        "deprived_if": "> 5",
+                    }
+                ],
+            },
+            "exit": {"conditions": ["mpi"]},
+        },
+    )
+
+    with pytest.raises(ValidationFailed, match="no column\\(s\\): km_to_school"):
+        identification_run(None, area_code=COUNTY, year=YEAR, standard_name="far-away")
+
+    assert IdentificationRun.objects.count() == 0
+    assert IdentificationResult.objects.count() == 0
+
+
+def test_a_negative_per_capita_income_is_stored_exactly() -> None:
+    # given costs above income: (2000 + 1500 + 0 + 1200 - 5000.51) / 2 = -150.255
+    _county()
+    home = make_household(village_code=VILLAGE_A1, year=YEAR, costs=Decimal("5000.51"))
+
+    run = identification_run(None, area_code=COUNTY, year=YEAR)
+
+    result = IdentificationResult.objects.get(run=run, household=home)
+    assert (result.per_capita_income, result.income_line) == (
+        Decimal("-150.26"),
+        Decimal("3026.00"),
+    )
+
+
+@pytest.mark.parametrize(
+    "fen", [0, 1, -1, 5, -5, 99, -99, 100, -100, 123456, -123456, 2**63 - 1, -(2**63)]
+)
+def test_money_text_is_exact(fen: int) -> None:
+    text = pl.select(_money_text(pl.lit(fen, dtype=pl.Int64))).item()
+
+    assert text == str((Decimal(fen) / 100).quantize(Decimal("0.01")))

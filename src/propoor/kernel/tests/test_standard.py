@@ -168,3 +168,18 @@ def test_bad_definitions_name_the_problem(
 
     with pytest.raises(ValueError, match=re.escape(message)):
         IdentificationSpec.from_definition(definition)
+
+
+def test_guarantees_used_are_those_tested_or_checked_at_exit() -> None:
+    # given a standard testing food and housing that checks water at exit
+    spec = IdentificationSpec.from_definition(
+        {
+            "name": "test",
+            "guarantees": {"conditions": ["housing", "food"]},
+            "exit": {"conditions": ["water", "food"]},
+        }
+    )
+
+    assert spec.guarantees_used == ("food", "housing", "water")
+    global_mpi = IdentificationSpec.from_definition(load_builtin("global-mpi"))
+    assert global_mpi.guarantees_used == ()

@@ -30,6 +30,7 @@ from propoor.seeding.demo import DemoLogin, demo_users_create
 from propoor.seeding.generator import DEFAULT_COUNTY_CODE, DEFAULT_SEED
 from propoor.seeding.management.commands.seed import progress_bar, report_lines
 from propoor.seeding.services import DEMO_USER_PREFIX, county_seed
+from propoor.surveys.services import forms_install_shipped
 
 STANDARDS = ("cn-national", "global-mpi")
 
@@ -132,9 +133,10 @@ class Command(BaseCommand):
         with self._step("demo logins"):
             logins = demo_users_create(county_code=code)
         admin = User.objects.get(username=f"{DEMO_USER_PREFIX}county_admin")
-        with self._step("standards and intervention catalogue"):
+        with self._step("standards, intervention catalogue, survey forms"):
             standard_install_builtins()
             intervention_install_catalogue()
+            forms_install_shipped()
         for standard in STANDARDS:
             if IdentificationRun.objects.filter(
                 area_id=code, year=year, standard__name=standard
