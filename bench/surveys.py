@@ -591,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
 
     processes, port = _start_servers(args.workers, args.threads)
     try:
+        load_at_start = os.getloadavg()
         meter = CpuMeter([p.pid for p in processes])
         first = _run_pass(port, jobs, args.clients)
         first_cpu = meter.per_submission_ms(args.submissions)
@@ -643,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
             (os.cpu_count() or 1) * 1000 / first_cpu["total"], 1
         ),
         "machine_load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine_load_average_at_start": [round(x, 2) for x in load_at_start],
         "sent": len(sent),
         "acknowledged": len(acknowledged),
         "rows": sum(rows.values()),

@@ -388,11 +388,16 @@ class ResultQuerySet(models.QuerySet["IdentificationResult"]):
 class IdentificationResult(models.Model):
     """One household's result in one run, with its explanation."""
 
+    # No single-column indexes: Index(run, poor) and Index(household, is_latest)
+    # below serve those lookups, and every bulk insert would pay for two more.
     run = models.ForeignKey(
-        IdentificationRun, on_delete=models.CASCADE, related_name="results"
+        IdentificationRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,
     )
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="results"
+        Household, on_delete=models.CASCADE, related_name="results", db_index=False
     )
     year = models.PositiveSmallIntegerField()
     poor = models.BooleanField()

@@ -84,14 +84,20 @@ def _visible_forms(user: User | None) -> QuerySet[Form]:
 
 
 def form_list(user: User | None) -> QuerySet[Form]:
-    """Active forms used in the user's area; ``form.current_version`` prefetched."""
+    """Active forms used in the user's area; ``form.current_version`` prefetched.
+
+    The versions come without their XForm, XLSForm and mapping (a list shows the
+    version, hash and date; a download reads the one version it sends).
+    """
     return (
         _visible_forms(user)
         .filter(active=True)
         .prefetch_related(
             Prefetch(
                 "versions",
-                queryset=FormVersion.objects.filter(is_current=True),
+                queryset=FormVersion.objects.filter(is_current=True).defer(
+                    "xform", "xlsform", "mapping"
+                ),
                 to_attr="current_versions",
             )
         )

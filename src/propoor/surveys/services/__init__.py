@@ -1,8 +1,8 @@
 """Writes of the surveys domain: forms, submissions, change requests.
 
 - :mod:`.forms`: install the shipped XLSForms, upload new ones (pyxform).
-- :mod:`.receive`: take a submission from an OpenRosa client (raw first, idempotent),
-  validate it and turn it into a change request.
+- :mod:`.receive`: take a submission from an OpenRosa client (idempotent, never
+  lost), validate it and turn it into a change request.
 - :mod:`.review`: approve (applied through the households services) or reject.
 """
 

@@ -1,40 +1,46 @@
-"""Submissions from OpenRosa clients: stored raw first, validated, made into changes.
+"""Submissions from OpenRosa clients: checked, then stored with their outcome at once.
 
 The order matters:
 
 1. the document is parsed (not XML, no form id or no ``meta/instanceID``:
    :class:`MalformedSubmission`, nothing kept);
-2. it is stored at once, in its own transaction: masked for display, encrypted as
-   received (it holds clear ID numbers). ``meta/instanceID`` is unique: a resend
-   finds the stored submission and answers ``duplicate=True``, also when two copies
-   arrive together (the unique constraint decides, caught in a savepoint);
-3. it is read against its form version, checked (scope, attachments, values) and
-   either refused (status ``invalid`` with its errors, kept for review; the
-   :class:`SubmissionError` subclass tells the client why) or turned into a pending
-   :class:`~propoor.surveys.models.ChangeRequest`.
+2. ``meta/instanceID`` is unique: a submission already stored is a resend (below);
+3. a new submission is read against its form version and checked (scope,
+   attachments, values) without writing anything, then stored in one transaction
+   with what the checks decided: the document (masked for display, encrypted as
+   received: it holds clear ID numbers), its acceptable attachments, and either its
+   problems (status ``invalid``, kept for review; the :class:`SubmissionError`
+   subclass tells the client why) or a pending
+   :class:`~propoor.surveys.models.ChangeRequest`. When two copies arrive together the
+   unique constraint decides: the second insert fails and that copy is answered as a
+   resend. When checking or storing fails unexpectedly, the raw document is still
+   stored alone (status ``received``) before the error goes on: nothing is lost.
 
-A refused submission sent again (ODK Collect retries failed sends) is read afresh:
-it may pass now (the photo is smaller, the household was moved into the area).
+A resend answers ``duplicate=True`` and keeps the attachments not stored yet (ODK
+Collect splits large submissions over several POSTs). A refused (or only received)
+submission sent again is read afresh instead: it may pass now (the photo is smaller,
+the household was moved into the area); ODK Collect retries failed sends.
 """
 
 from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Max, Model
 from django.utils import timezone
 
 from propoor.accounts.roles import REGISTRY_WRITERS, has_role
 from propoor.accounts.scope import scope_of
-from propoor.areas.models import Division, Level, VillageProfile
+from propoor.areas.models import Level, VillageProfile
 from propoor.core.errors import ApplicationError
-from propoor.households.models import Household, Member, Snapshot
+from propoor.households.models import Household, Snapshot
 from propoor.surveys.models import (
     Attachment,
     ChangeKind,
@@ -139,6 +145,8 @@ _PROCESSED = [
     "longitude",
 ]
 _RESENT = ["xml", "xml_encrypted", "submitted_by", "form_id_raw", "version_raw"]
+# A stored submission in these states is read afresh when sent again.
+_READ_AGAIN = frozenset({SubmissionStatus.RECEIVED, SubmissionStatus.INVALID})
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,7 @@ def submission_receive(
     xml: bytes,
     attachments: Sequence[IncomingAttachment] = (),
 ) -> Received:
-    """Store, check and queue one submission (see the module's docstring)."""
+    """Check, store and queue one submission (see the module's docstring)."""
     if not has_role(user, REGISTRY_WRITERS):
         raise OutsideScope(
             "Your account may not submit surveys.",
@@ -177,44 +185,30 @@ def submission_receive(
             str(exc),
             extra={"errors": [{"field": "xml_submission_file", "message": str(exc)}]},
         ) from None
-    stored, created = _store_raw(user, envelope, xml)
-    with transaction.atomic():
-        submission = Submission.objects.select_for_update().get(pk=stored.pk)
-        if submission.status not in {
-            SubmissionStatus.RECEIVED,
-            SubmissionStatus.INVALID,
-        }:
-            refusal, _ = _attach(submission, attachments, Problems())
-            duplicate = True
-        else:
-            if not created:  # a refused submission sent again: read it afresh
-                submission.xml = redact(envelope.text)
-                submission.xml_encrypted = seal(xml)
-                submission.submitted_by = user
-                submission.form_id_raw = envelope.form_id
-                submission.version_raw = envelope.version
-                submission.save(update_fields=_RESENT)
-            refusal = _process(user, submission, envelope, attachments, fresh=created)
-            duplicate = False
-    if refusal is not None:
-        raise refusal
-    if duplicate:
-        logger.info("submission %s received again", submission.instance_id)
-    return Received(submission=submission, duplicate=duplicate)
+    stored = _stored(envelope.instance_id)
+    if stored is None:
+        submission, checked = _store_new(user, envelope, xml, attachments)
+        if checked is not None:
+            if checked.refusal is not None:
+                raise checked.refusal
+            return Received(submission=submission, duplicate=False)
+        stored = submission  # a copy arriving at the same time was stored first
+    return _receive_again(user, stored, envelope, xml, attachments)
 
 
 def _stored(instance_id: str) -> Submission | None:
-    return next(
-        iter(Submission.objects.filter(instance_id=instance_id).order_by()[:1]), None
+    """The stored submission of this instance ID (only its status read), if any."""
+    row = _fetch_one(_STORED_SQL, [instance_id])
+    if row is None:
+        return None
+    return Submission.from_db(
+        connection.alias, ["id", "instance_id", "status"], [row[0], instance_id, row[1]]
     )
 
 
-def _store_raw(user: User, envelope: Envelope, xml: bytes) -> tuple[Submission, bool]:
-    """Insert the raw submission; (the stored one, False) when it is a resend."""
-    existing = _stored(envelope.instance_id)
-    if existing is not None:
-        return existing, False
-    submission = Submission(
+def _raw(user: User, envelope: Envelope, xml: bytes) -> Submission:
+    """The submission as received, not saved yet."""
+    return Submission(
         instance_id=envelope.instance_id,
         form_id_raw=envelope.form_id,
         version_raw=envelope.version,
@@ -223,64 +217,254 @@ def _store_raw(user: User, envelope: Envelope, xml: bytes) -> tuple[Submission, 
         xml_encrypted=seal(xml),
         status=SubmissionStatus.RECEIVED,
     )
+
+
+def _store_new(
+    user: User,
+    envelope: Envelope,
+    xml: bytes,
+    attachments: Sequence[IncomingAttachment],
+) -> tuple[Submission, _Checked | None]:
+    """Check a new submission and store it with the outcome.
+
+    Returns (the stored submission, what the checks decided), or (the submission
+    stored by a copy that arrived at the same time, None).
+    """
+    submission = _raw(user, envelope, xml)
+    try:
+        checked = _check(user, submission, envelope, attachments, have=set())
+        with transaction.atomic():
+            _insert(submission)
+            _write(submission, checked)
+    except Exception as exc:
+        if isinstance(exc, IntegrityError):  # the same instance, stored concurrently
+            existing = _stored(envelope.instance_id)
+            if existing is not None:
+                return existing, None
+        _keep_raw(user, envelope, xml)
+        raise
+    return submission, checked
+
+
+def _keep_raw(user: User, envelope: Envelope, xml: bytes) -> None:
+    """Store the raw submission alone after an unexpected failure.
+
+    It waits as ``received``: nothing is lost, and a resend reads it afresh.
+    """
     try:
         with transaction.atomic():
-            submission.save(force_insert=True)
-    except IntegrityError:  # the same instance arrived concurrently
-        existing = _stored(envelope.instance_id)
-        if existing is None:
-            raise
-        return existing, False
-    return submission, True
+            _raw(user, envelope, xml).save(force_insert=True)
+    except DatabaseError:  # stored meanwhile, or the database is what failed
+        logger.exception("submission %s could not be kept", envelope.instance_id)
+
+
+def _receive_again(
+    user: User,
+    stored: Submission,
+    envelope: Envelope,
+    xml: bytes,
+    attachments: Sequence[IncomingAttachment],
+) -> Received:
+    """A submission already stored: a duplicate, or read afresh when refused."""
+    if stored.status not in _READ_AGAIN:
+        # Its status never returns to one read again: no lock needed. Two resends
+        # adding the same photo at once: the unique name keeps one.
+        refusal = _add_attachments(stored, attachments)
+        duplicate = True
+        submission = stored
+    else:
+        with transaction.atomic():
+            submission = (
+                Submission.objects.select_for_update()
+                .defer("xml", "xml_encrypted")
+                .get(pk=stored.pk)
+            )
+            if submission.status not in _READ_AGAIN:  # read again meanwhile
+                refusal = _add_attachments(submission, attachments)
+                duplicate = True
+            else:
+                submission.xml = redact(envelope.text)
+                submission.xml_encrypted = seal(xml)
+                submission.submitted_by = user
+                submission.form_id_raw = envelope.form_id
+                submission.version_raw = envelope.version
+                have = set(submission.attachments.values_list("name", flat=True))
+                checked = _check(user, submission, envelope, attachments, have=have)
+                submission.save(update_fields=[*_RESENT, *_PROCESSED])
+                _write(submission, checked)
+                refusal = checked.refusal
+                duplicate = False
+    if refusal is not None:
+        raise refusal
+    if duplicate:
+        logger.info("submission %s received again", submission.instance_id)
+    return Received(submission=submission, duplicate=duplicate)
+
+
+def _add_attachments(
+    submission: Submission, attachments: Sequence[IncomingAttachment]
+) -> SubmissionError | None:
+    """Keep a resend's attachments not stored yet; the refusal, if any."""
+    if not attachments:
+        return None
+    have = set(submission.attachments.values_list("name", flat=True))
+    rows, refusal, _ = _accept(submission, attachments, Problems(), have)
+    if rows:
+        Attachment.objects.bulk_create(rows, ignore_conflicts=True)
+    return refusal
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What checking a submission decided, written with it (see :func:`_write`)."""
+
+    attachments: list[Attachment]
+    change: ChangeRequest | None
+    refusal: SubmissionError | None
+
+
+def _write(submission: Submission, checked: _Checked) -> None:
+    """Insert the accepted attachments and the change of the saved submission."""
+    for row in checked.attachments:
+        row.submission = submission  # now with its id
+        _insert(row)
+    if checked.change is not None:
+        checked.change.submission = submission
+        _insert(checked.change)
+
+
+def _insert(row: Model) -> None:
+    """Insert a new row as ``row.save(force_insert=True)`` would, on the hot path.
+
+    Every concrete field is written as the ORM writes it (``pre_save``, then
+    ``get_db_prep_save``), the SQL without Django's query compiler, which costs more
+    CPU than the insert itself. No signals are sent (the project uses none); the
+    primary key must be the automatic one.
+    """
+    meta = row._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    columns = ", ".join(f.column for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only the model's own names go into the SQL; the values are parameters.
+    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {meta.pk.column}", params)
+        (pk,) = cursor.fetchone()
+    row.pk = pk
+    row._state.adding = False
+    row._state.db = connection.alias
+
+
+# --- reads on the hot path ----------------------------------------------------
+# Every submission runs these. Building them with the ORM costs several times the
+# CPU the database spends answering them (bench/surveys.py), so they are plain SQL
+# on the models' tables, kept together (every receiving test runs them).
+
+_STORED_SQL = "SELECT id, status FROM surveys_submission WHERE instance_id = %s"
+_FORM_VERSION_SQL = (
+    "SELECT v.id, v.md5, f.kind, f.area_id, a.prefix"
+    " FROM surveys_formversion v"
+    " JOIN surveys_form f ON f.id = v.form_id"
+    " LEFT JOIN areas_division a ON a.code = f.area_id"
+    " WHERE f.form_id = %s AND v.version = %s AND f.active = %s"
+)
+_VILLAGE_SQL = "SELECT code FROM areas_division WHERE code = %s AND level = %s"
+_REGISTERED_SQL = (
+    "SELECT m.id_hash, h.number, h.village_id"
+    " FROM households_member m"
+    " JOIN households_household h ON h.id = m.household_id"
+    " WHERE m.id_hash IN ({hashes}){other} ORDER BY m.id"
+)
+
+
+def _fetch_one(sql: str, params: Sequence[object]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def _registered(
+    id_hashes: Sequence[str], household: Household | None
+) -> list[tuple[str, str, str]]:
+    """(ID hash, household number, village) of the members already registered
+    with these ID hashes, outside ``household``."""
+    sql = _REGISTERED_SQL.format(  # placeholders only: the values are parameters
+        hashes=", ".join(["%s"] * len(id_hashes)),
+        other="" if household is None else " AND m.household_id <> %s",
+    )
+    params: list[object] = list(id_hashes)
+    if household is not None:
+        params.append(household.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(str(h), str(n), str(v)) for h, n, v in cursor.fetchall()]
 
 
 # --- checks -----------------------------------------------------------------
 
 
-def _form_version(user: User, envelope: Envelope) -> FormVersion | None:
-    found = (
-        FormVersion.objects.select_related("form", "form__area")
-        .defer("xform", "xlsform")  # large, and not needed to read a submission
-        .filter(
-            form__form_id=envelope.form_id,
-            version=envelope.version,
-            form__active=True,
+@dataclass(frozen=True)
+class _Version:
+    """What reading a submission needs of its form version (never the blobs)."""
+
+    id: int
+    kind: str
+    mapping: Mapping[str, str]
+
+
+# Parsed mappings by (form version id, md5 of its XForm): a version never changes
+# once uploaded, so each process reads its mapping once.
+_MAPPINGS: dict[tuple[int, str], Mapping[str, str]] = {}
+_MAPPINGS_KEPT = 64
+
+
+def _mapping(version_id: int, md5: str) -> Mapping[str, str]:
+    key = (version_id, md5)
+    mapping = _MAPPINGS.get(key)
+    if mapping is None:
+        mapping = MappingProxyType(
+            FormVersion.objects.values_list("mapping", flat=True).get(pk=version_id)
         )
-        .order_by()[:1]
-    )
-    version = next(iter(found), None)
-    if version is None:
+        if len(_MAPPINGS) >= _MAPPINGS_KEPT:
+            _MAPPINGS.clear()
+        _MAPPINGS[key] = mapping
+    return mapping
+
+
+def _form_version(user: User, envelope: Envelope) -> _Version | None:
+    """The active form version the submission names, when the user may fill it."""
+    found = _fetch_one(_FORM_VERSION_SQL, [envelope.form_id, envelope.version, True])
+    if found is None:
         return None
-    area = version.form.area
-    scope = scope_of(user)
-    if area is None or scope.everything:
-        return version
-    overlaps = scope.covers(area.code) or any(
-        p.startswith(area.prefix) for p in scope.prefixes
-    )
-    return version if overlaps else None
+    version_id, md5, kind, area_code, area_prefix = found
+    if area_code is not None:  # a form used in one area: does the user's overlap?
+        scope = scope_of(user)
+        if not scope.covers(area_code) and not any(
+            p.startswith(area_prefix) for p in scope.prefixes
+        ):
+            return None
+    return _Version(id=version_id, kind=kind, mapping=_mapping(version_id, md5))
 
 
 def _content_type(declared: str) -> str:
     return declared.split(";", 1)[0].strip().lower()
 
 
-def _attach(
+def _accept(
     submission: Submission,
     attachments: Sequence[IncomingAttachment],
     problems: Problems,
-    *,
-    fresh: bool = False,
-) -> tuple[SubmissionError | None, set[str]]:
-    """Keep the acceptable attachments not stored yet; note the others.
+    have: set[str],
+) -> tuple[list[Attachment], SubmissionError | None, set[str]]:
+    """The acceptable attachments not stored yet (``have``), as unsaved rows.
 
-    Returns the refusal (if any attachment was refused) and the names now stored;
-    ``fresh`` says the submission was just created (none stored yet).
+    Notes the others in ``problems``; returns the rows, the refusal (if any
+    attachment was refused) and the names stored once the rows are.
     """
     limit = max_attachment_bytes()
-    have: set[str] = set()
-    if not fresh:
-        have = set(submission.attachments.values_list("name", flat=True))
+    have = set(have)
     rows: list[Attachment] = []
     refused: list[dict[str, str]] = []
     for index, incoming in enumerate(attachments, start=1):
@@ -325,24 +509,26 @@ def _attach(
                 data=incoming.data,
             )
         )
-    if rows:
-        Attachment.objects.bulk_create(rows)
     if not refused:
-        return None, have
+        return rows, None, have
     error_class = (
         AttachmentTooLarge
         if any(r["code"] == AttachmentTooLarge.code for r in refused)
         else UnsupportedMediaType
     )
-    return error_class(
-        refused[0]["message"],
-        extra={"errors": refused, "instance_id": submission.instance_id},
-    ), have
+    return (
+        rows,
+        error_class(
+            refused[0]["message"],
+            extra={"errors": refused, "instance_id": submission.instance_id},
+        ),
+        have,
+    )
 
 
 @dataclass
 class _Scope:
-    village: Division | None = None
+    village: str | None = None  # its code
     household: Household | None = None
 
 
@@ -354,18 +540,14 @@ def _check_scope(
     scope = scope_of(user)
     code = extracted.top.get("village_code", "")
     if code:
-        village = next(
-            iter(Division.objects.filter(code=code, level=Level.VILLAGE).order_by()),
-            None,
-        )
-        if village is None:
+        if _fetch_one(_VILLAGE_SQL, [code, Level.VILLAGE.value]) is None:
             problems.add("village_code", f"There is no village {code}.")
-        elif not scope.covers(village.code):
+        elif not scope.covers(code):
             problems.add(
                 "village_code", f"Village {code} is not in your area.", "outside_scope"
             )
         else:
-            found.village = village
+            found.village = code
     if kind != FormKind.HOUSEHOLD:
         return found
     number = extracted.top.get("household_number", "")
@@ -383,11 +565,11 @@ def _check_scope(
                 "outside_scope",
             )
         return found
-    if found.village is not None and household.village_id != found.village.code:
+    if found.village is not None and household.village_id != found.village:
         problems.add(
             "household_number",
             f"Household {number} belongs to village {household.village_id}, "
-            f"not {found.village.code}.",
+            f"not {found.village}.",
         )
         return found
     found.household = household
@@ -401,13 +583,8 @@ def _registered_elsewhere(
     by_hash = {m.id_hash: m for m in values.members}
     if not by_hash:
         return
-    taken = Member.objects.filter(id_hash__in=list(by_hash))
-    if household is not None:
-        taken = taken.exclude(household=household)
     scope = scope_of(user)
-    for id_hash, number, village in taken.order_by("pk").values_list(
-        "id_hash", "household__number", "household__village_id"
-    ):
+    for id_hash, number, village in _registered(list(by_hash), household):
         submitted = by_hash[id_hash]
         where = (
             f"household {number}"
@@ -458,6 +635,7 @@ def registry_marker(
 
 
 def _refusal(submission: Submission, problems: Problems) -> SubmissionError:
+    """Mark the submission refused (not saved) and make the client's error."""
     codes = {item.get("code", InvalidValues.code) for item in problems.items}
     for item in problems.items:
         item.setdefault("code", InvalidValues.code)
@@ -469,7 +647,6 @@ def _refusal(submission: Submission, problems: Problems) -> SubmissionError:
     )
     submission.status = SubmissionStatus.INVALID
     submission.errors = list(problems.items)
-    submission.save(update_fields=_PROCESSED)
     logger.info("submission %s refused: %s", submission.instance_id, error_class.code)
     return error_class(
         message,
@@ -480,15 +657,20 @@ def _refusal(submission: Submission, problems: Problems) -> SubmissionError:
     )
 
 
-def _process(
+def _check(
     user: User,
     submission: Submission,
     envelope: Envelope,
     attachments: Sequence[IncomingAttachment],
     *,
-    fresh: bool,
-) -> SubmissionError | None:
-    """Check the stored submission and queue its change; the refusal, if any."""
+    have: set[str],
+) -> _Checked:
+    """Check the submission and set its outcome on it (not saved).
+
+    Reads only; ``have`` names the attachments already stored with it. Returns the
+    attachments and the change to insert once the submission is saved, and the
+    refusal, if any.
+    """
     problems = Problems()
     version = _form_version(user, envelope)
     if version is None:
@@ -505,15 +687,15 @@ def _process(
             else f"The server does not know form {envelope.form_id}.",
             UnknownForm.code,
         )
-        _attach(submission, attachments, Problems(), fresh=fresh)
-        return _refusal(submission, problems)
-    submission.form_version = version
-    kind = version.form.kind
+        rows, _, _ = _accept(submission, attachments, Problems(), have)
+        return _Checked(rows, None, _refusal(submission, problems))
+    submission.form_version_id = version.id
+    kind = version.kind
     extracted = extract(envelope.root, version.mapping)
     where = _check_scope(user, kind, extracted, problems)
-    submission.village = where.village
+    submission.village_id = where.village
     submission.household = where.household
-    _, photos = _attach(submission, attachments, problems, fresh=fresh)
+    rows, _, photos = _accept(submission, attachments, problems, have)
     values: HouseholdValues | VillageValues | None
     if kind == FormKind.HOUSEHOLD:
         values, value_problems = household_values(extracted, today=timezone.localdate())
@@ -536,20 +718,20 @@ def _process(
     if problems or values is None or where.village is None:
         if not problems:  # pragma: no cover  (a value problem names the village)
             problems.add("village_code", "Give the village code.")
-        return _refusal(submission, problems)
+        return _Checked(rows, None, _refusal(submission, problems))
     submission.status = SubmissionStatus.PENDING
     submission.errors = []
-    submission.save(update_fields=_PROCESSED)
-    _queue_change(submission, values, where, sorted(photos))
-    return None
+    change = _change(submission, values, where, sorted(photos))
+    return _Checked(rows, change, None)
 
 
-def _queue_change(
+def _change(
     submission: Submission,
     values: HouseholdValues | VillageValues,
     where: _Scope,
     photos: list[str],
 ) -> ChangeRequest:
+    """The pending change request of an accepted submission (not saved)."""
     assert where.village is not None  # noqa: S101  (checked by the caller)
     if isinstance(values, HouseholdValues):
         kind = ChangeKind.NEW_HOUSEHOLD if values.new else ChangeKind.UPDATE
@@ -557,14 +739,14 @@ def _queue_change(
         year: int | None = values.year
     else:
         kind = ChangeKind.VILLAGE
-        marker = registry_marker(village=where.village.code)
+        marker = registry_marker(village=where.village)
         year = None
     payload = values.payload()
     payload["photos"] = photos
-    return ChangeRequest.objects.create(
+    return ChangeRequest(
         submission=submission,
         kind=kind,
-        village=where.village,
+        village_id=where.village,
         household=where.household if kind == ChangeKind.UPDATE else None,
         year=year,
         payload=payload,

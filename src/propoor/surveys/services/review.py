@@ -81,6 +81,8 @@ def _locked(change: ChangeRequest) -> ChangeRequest:
         ChangeRequest.objects.select_for_update(of=("self",))
         .filter(pk=change.pk)
         .select_related("submission", "submission__form_version", "household")
+        # the form's XForm and XLSForm are large and not needed to apply a change
+        .defer("submission__form_version__xform", "submission__form_version__xlsform")
         .first()
     )
     if locked is None:
