@@ -1,8 +1,7 @@
-"""The browser harness of the web pages (Debian's Chromium through Playwright)."""
+"""The survey browser tests use the shared harness (``propoor/conftest.py``)."""
 
 from __future__ import annotations
 
-from propoor.web.tests.browser.conftest import SCREENSHOTS, chromium
 from propoor.web.tests.conftest import _no_language_left_behind
 
-__all__ = ["SCREENSHOTS", "_no_language_left_behind", "chromium"]
+__all__ = ["_no_language_left_behind"]

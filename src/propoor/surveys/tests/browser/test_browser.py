@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,47 +22,20 @@ from propoor.surveys.tests.views_data import (
     house_png,
     update_of,
 )
-from propoor.web.tests.browser.conftest import SCREENSHOTS
+from propoor.web.tests.browser.harness import DESKTOP, PHONE, SCREENSHOTS
+from propoor.web.tests.browser.harness import open_page as _open
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 INSTANCE = "uuid:6b1f2f0e-8d1c-4c55-9a57-3f0d7c1f9b21"
 
 
 @pytest.fixture
 def data() -> SurveyCounty:
     return build_survey_county(extra=12)
-
-
-def _open(chromium: Browser, *, locale: str, viewport: dict[str, int]) -> Page:
-    context = chromium.new_context(
-        locale=locale,
-        viewport=viewport,
-        device_scale_factor=1,
-        extra_http_headers={"Accept-Language": locale},
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-    )
-    page.js_errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-@pytest.fixture
-def pages(chromium: Browser) -> Iterator[list[Page]]:
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _expected(page: Page, status: int) -> None:

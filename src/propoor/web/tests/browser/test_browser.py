@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
 
 from propoor.households.tests.factories import TEST_PASSWORD, VILLAGE_A1, VILLAGE_A2
-from propoor.web.tests.browser.conftest import SCREENSHOTS
+from propoor.web.tests.browser.harness import DESKTOP, PHONE, SCREENSHOTS
+from propoor.web.tests.browser.harness import open_page as _open
 from propoor.web.tests.data import County, build_county
 
 if TYPE_CHECKING:
@@ -15,39 +15,10 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
 
 @pytest.fixture
 def county() -> County:
     return build_county(extra=24)
-
-
-def _open(chromium: Browser, *, locale: str, viewport: dict[str, int]) -> Page:
-    context = chromium.new_context(
-        locale=locale,
-        viewport=viewport,
-        device_scale_factor=1,
-        extra_http_headers={"Accept-Language": locale},
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
-    )
-    page.js_errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-@pytest.fixture
-def pages(chromium: Browser) -> Iterator[list[Page]]:
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def _login(page: Page, base: str, username: str = "county-admin") -> None:

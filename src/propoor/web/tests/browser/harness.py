@@ -10,8 +10,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -50,3 +54,35 @@ def chromium() -> Iterator[object]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def open_page(chromium: Browser, *, locale: str, viewport: dict[str, int]) -> Page:
+    """A page in a fresh context that records JavaScript and console errors."""
+    context = chromium.new_context(
+        locale=locale,
+        viewport=viewport,
+        device_scale_factor=1,
+        extra_http_headers={"Accept-Language": locale},
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+    )
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def pages(chromium: Browser) -> Iterator[list[Page]]:
+    """Pages a test opened; their contexts are closed after it."""
+    opened: list[Page] = []
+    yield opened
+    for page in opened:
+        page.context.close()
