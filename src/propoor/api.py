@@ -82,11 +82,13 @@ def _mount() -> None:
         identification_router,
         plans_router,
     )
+    from propoor.training.api import router as training_router
 
     api.add_router("/areas/", areas_router)
     api.add_router("/households/", households_router)
     api.add_router("/identification/", identification_router)
     api.add_router("/plans/", plans_router)
+    api.add_router("/training/", training_router)
 
 
 _mount()

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "propoor.areas",
     "propoor.households",
     "propoor.surveys",
+    "propoor.training",
     "propoor.insights",
     "propoor.seeding",
     "propoor.web",
@@ -136,6 +137,15 @@ PROPOOR_SURVEY_MAX_ATTACHMENT = int(
 
 # The standard whose runs move households' statuses (identified, not poor, returned).
 PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-national")
+# Uploaded files (lesson videos); served through views that check access.
+MEDIA_ROOT = HOME / "var" / "media"
+MEDIA_URL = "/media/"
+# Absolute address of the site: certificate QR codes and xAPI activity IDs use it.
+PROPOOR_SITE_URL = os.environ.get("PROPOOR_SITE_URL", "http://localhost:8000").rstrip("/")
+# Who signs training certificates.
+PROPOOR_TRAINING_ISSUER = os.environ.get(
+    "PROPOOR_TRAINING_ISSUER", "县人力资源和社会保障局 County human-resources bureau"
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("openrosa/", include("propoor.surveys.openrosa_urls")),
     path("surveys/", include("propoor.surveys.urls")),
+    path("training/", include("propoor.training.urls")),
     path("", include("propoor.web.urls")),
 ]

@@ -35,6 +35,7 @@ from propoor.households.models import (
     StatusChange,
     SupportPlan,
 )
+from propoor.households.signals import plan_approved
 from propoor.kernel import planning
 
 Progress = Callable[[int, int], None]
@@ -349,6 +350,9 @@ def plan_approve(actor: object | None, *, plan: SupportPlan) -> SupportPlan:
             object_type="support_plan",
             object_id=plan.pk,
             data={"household": household.pk, "year": plan.year},
+        )
+        transaction.on_commit(
+            lambda: plan_approved.send(sender=SupportPlan, plan=plan, actor=actor)
         )
     return plan
 

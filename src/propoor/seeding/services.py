@@ -110,6 +110,7 @@ def registry_reset(county_code: str) -> dict[str, int]:
     prefix = county_code[:6]
     try:
         counts["runs"] = IdentificationRun.objects.all().delete()[0]
+        counts.update(_training_reset(prefix))
         counts["households"] = Household.objects.all().delete()[0]
         counts["demo users"] = User.objects.filter(
             username__startswith=DEMO_USER_PREFIX
@@ -126,6 +127,21 @@ def registry_reset(county_code: str) -> dict[str, int]:
             extra={"protected": kinds},
         ) from None
     return counts
+
+
+def _training_reset(prefix: str) -> dict[str, int]:
+    """The county's learning records go with its households (certificates protect)."""
+    from propoor.training.models import Certificate, Cohort, Enrolment, Statement
+
+    here = {"enrolment__household__village__code__startswith": prefix}
+    return {
+        "learning records": Statement.objects.filter(**here).delete()[0],
+        "certificates": Certificate.objects.filter(**here).delete()[0],
+        "enrolments": Enrolment.objects.filter(
+            household__village__code__startswith=prefix
+        ).delete()[0],
+        "cohorts": Cohort.objects.filter(area__code__startswith=prefix).delete()[0],
+    }
 
 
 def _check_empty(county_code: str) -> None:

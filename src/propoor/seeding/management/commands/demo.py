@@ -30,6 +30,8 @@ from propoor.seeding.demo import DemoLogin, demo_users_create
 from propoor.seeding.generator import DEFAULT_COUNTY_CODE, DEFAULT_SEED
 from propoor.seeding.management.commands.seed import progress_bar, report_lines
 from propoor.seeding.services import DEMO_USER_PREFIX, county_seed
+from propoor.seeding.training import already_built as training_already_built
+from propoor.seeding.training import demo_township, training_demo_build
 from propoor.surveys.services import forms_install_shipped
 
 STANDARDS = ("cn-national", "global-mpi")
@@ -175,6 +177,24 @@ class Command(BaseCommand):
             finally:
                 bar.close()
             self.stdout.write(f"    {made:,} plans proposed")
+        county = Division.objects.get(code=code)
+        if training_already_built(county):
+            self.stdout.write("  training: done before")
+        else:
+            with self._step("training (curriculum, cohorts, progress)"):
+                built = training_demo_build(
+                    township=demo_township(county),
+                    admin=admin,
+                    trainer=User.objects.get(username=f"{DEMO_USER_PREFIX}trainer"),
+                    household_user=User.objects.get(
+                        username=f"{DEMO_USER_PREFIX}household"
+                    ),
+                )
+            self.stdout.write(
+                f"    {built.plans_approved:,} plans approved, {built.enrolments:,} "
+                f"enrolments, {built.cohorts} cohorts, {built.sessions} sessions, "
+                f"{built.certificates:,} certificates"
+            )
         self.stdout.write(f"  ready in {time.perf_counter() - started:.1f}s")
         return logins
 

@@ -1,0 +1,1 @@
+"""Reads for training pages and the API, scoped once here (``learner``, ``staff``)."""

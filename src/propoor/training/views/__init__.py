@@ -1,0 +1,1 @@
+"""Training pages: the learner's side (``learner``) and the staff's (``staff``)."""
