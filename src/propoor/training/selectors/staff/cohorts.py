@@ -1,52 +1,21 @@
-"""Reads for the trainer's, the cadre's and the county's training pages.
-
-Every selector takes the acting user first, requires a staff role (trainer, county
-administrator, township officer, village cadre; a household's own login is refused)
-and applies the user's area scope once, through :func:`scope_of`:
-
-- a cohort is visible when its area's code is in the scope, or when the user trains it
-  (a trainer sees the cohorts they train, plus what their scope covers);
-- a household is visible when its village's code is in the scope.
-
-Objects outside the scope are :class:`NotFound`, never "forbidden": the user must not
-learn that they exist. Names of heads of household are masked (``张*丰``): these pages
-are shown on a projector at the station.
-
-Definitions used by the coverage and outcome pages:
-
-- *plan-targeted*: the household's current approved support plan (its approved plan of
-  the latest year) has a training item (intervention kind ``training``) not dropped;
-- *completed*: an enrolment completed whose certificate has not been revoked;
-- *income before*: the yearly survey snapshot of the year before the household's first
-  completion; *income after*: the latest snapshot of the completion's year or later
-  surveyed on or after the day of that completion.
-"""
+"""Cohorts and their sessions: the trainer's dashboard, a cohort, a session's roll."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from propoor.accounts.models import User
-from propoor.accounts.roles import Role, require_role
-from propoor.accounts.scope import Scope, scope_of
+from propoor.accounts.roles import Role
 from propoor.areas.models import Division, Level
 from propoor.core.errors import NotFound
-from propoor.households.models import (
-    Household,
-    ItemStatus,
-    PlanItem,
-    PlanStatus,
-    Snapshot,
-    SupportPlan,
-)
 from propoor.training.models import (
     AttemptStatus,
     Attendance,
@@ -63,77 +32,16 @@ from propoor.training.models import (
     QuizAttempt,
     TrainingSession,
 )
+from propoor.training.selectors.staff.common import (
+    _cohort_get,
+    _share,
+    _staff_scope,
+    _visible_cohorts,
+)
 from propoor.training.services import mask_name
-from propoor.training.services.cohorts import ORGANISERS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-STAFF = (Role.TRAINER, Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE)
-TRAINING_KIND = "training"
-CENT = Decimal("0.01")
-
-__all__ = [
-    "ORGANISERS",
-    "STAFF",
-    "CohortOptions",
-    "CohortReport",
-    "CohortRow",
-    "CoverageRow",
-    "Income",
-    "NeedRow",
-    "OutcomeRow",
-    "SessionReport",
-    "TrainingCoverage",
-    "cohort_options",
-    "cohort_report",
-    "coverage",
-    "outcomes",
-    "session_report",
-    "still_needed",
-    "trainer_cohorts",
-]
-
-
-def _share(part: int, whole: int) -> Fraction | None:
-    return Fraction(part, whole) if whole else None
-
-
-def _staff_scope(user: User) -> Scope:
-    require_role(user, STAFF)
-    return scope_of(user)
-
-
-def _visible_cohorts(user: User) -> QuerySet[Cohort]:
-    scope = _staff_scope(user)
-    cohorts = Cohort.objects.select_related("course", "area", "trainer")
-    if scope.everything:
-        return cohorts
-    return cohorts.filter(scope.q("area__code") | Q(trainer=user))
-
-
-def _cohort_get(user: User, cohort_id: int) -> Cohort:
-    cohort = _visible_cohorts(user).filter(pk=cohort_id).first()
-    if cohort is None:
-        raise NotFound("No such cohort.", extra={"cohort": cohort_id})
-    return cohort
-
-
-def _area(scope: Scope, area_code: str | None) -> Division | None:
-    """The area a page is narrowed to (None: the whole scope); outside it: NotFound."""
-    if not area_code:
-        return None
-    area = Division.objects.filter(code=area_code).first()
-    if area is None or not scope.covers(area.code):
-        raise NotFound("No such area.", extra={"area": area_code})
-    return area
-
-
-def _households(scope: Scope, area: Division | None) -> QuerySet[Household]:
-    households = Household.objects.filter(scope.q("village__code"))
-    if area is not None:
-        households = households.filter(village__code__startswith=area.prefix)
-    return households
+    pass
 
 
 # --- cohorts ------------------------------------------------------------------------
@@ -563,284 +471,3 @@ def session_report(user: User, session_id: int) -> SessionReport:
     return SessionReport(
         session=session, cohort=session.cohort, checked_in=checked_in, roll=roll
     )
-
-
-# --- coverage -----------------------------------------------------------------------
-
-
-def _targeted(households: QuerySet[Household]) -> QuerySet[Household]:
-    """Households whose current approved plan has a training item not dropped."""
-    current_plan = (
-        SupportPlan.objects.filter(household=OuterRef("pk"), status=PlanStatus.APPROVED)
-        .order_by("-year", "-id")
-        .values("pk")[:1]
-    )
-    training_item = PlanItem.objects.filter(
-        plan_id=OuterRef("current_plan"), intervention__kind=TRAINING_KIND
-    ).exclude(status=ItemStatus.DROPPED)
-    return households.annotate(current_plan=Subquery(current_plan)).filter(
-        Exists(training_item)
-    )
-
-
-def _completed_q() -> Q:
-    """An enrolment that counts as completed (a revoked certificate does not)."""
-    return Q(status=EnrolmentStatus.COMPLETED, certificate__revoked_at__isnull=True)
-
-
-@dataclass(frozen=True)
-class CoverageRow:
-    code: str
-    name: str
-    name_en: str
-    targeted: int
-    enrolled: int
-    completed: int
-
-    @property
-    def share_enrolled(self) -> Fraction | None:
-        return _share(self.enrolled, self.targeted)
-
-    @property
-    def share_trained(self) -> Fraction | None:
-        return _share(self.completed, self.targeted)
-
-
-@dataclass(frozen=True)
-class TrainingCoverage:
-    rows: tuple[CoverageRow, ...]
-    total: CoverageRow
-    area: Division | None
-
-
-def coverage(user: User, area_code: str | None = None) -> TrainingCoverage:
-    """By village in scope (or in ``area_code``): plan-targeted households, how many
-    are enrolled in a course, how many completed at least one, and the share trained.
-    """
-    scope = _staff_scope(user)
-    area = _area(scope, area_code)
-    villages = Division.objects.filter(scope.q("code"), level=Level.VILLAGE)
-    if area is not None:
-        villages = villages.filter(code__startswith=area.prefix)
-    enrolled = Enrolment.objects.filter(household=OuterRef("pk"))
-    completed = enrolled.filter(_completed_q())
-    counts: dict[str, tuple[int, int, int]] = {
-        village: (targeted, with_enrolment, trained)
-        for village, targeted, with_enrolment, trained in _targeted(
-            _households(scope, area)
-        )
-        .annotate(is_enrolled=Exists(enrolled), is_trained=Exists(completed))
-        .values("village_id")
-        .annotate(
-            targeted=Count("pk"),
-            enrolled=Count("pk", filter=Q(is_enrolled=True)),
-            completed=Count("pk", filter=Q(is_trained=True)),
-        )
-        .values_list("village_id", "targeted", "enrolled", "completed")
-    }
-    rows = []
-    for village in villages.order_by("code"):
-        targeted, with_enrolment, trained = counts.get(village.code, (0, 0, 0))
-        rows.append(
-            CoverageRow(
-                code=village.code,
-                name=village.name,
-                name_en=village.name_en,
-                targeted=targeted,
-                enrolled=with_enrolment,
-                completed=trained,
-            )
-        )
-    total = CoverageRow(
-        code=area.code if area else "",
-        name=area.name if area else "",
-        name_en=area.name_en if area else "",
-        targeted=sum(r.targeted for r in rows),
-        enrolled=sum(r.enrolled for r in rows),
-        completed=sum(r.completed for r in rows),
-    )
-    return TrainingCoverage(rows=tuple(rows), total=total, area=area)
-
-
-@dataclass(frozen=True)
-class NeedRow:
-    """A plan-targeted household and a course it still needs (None: not enrolled)."""
-
-    household_id: int
-    number: str
-    name: str
-    village: Division
-    course: Course | None
-    status: str  # the enrolment's status, "" when not enrolled
-    status_label: str
-    cohort: str
-
-    @property
-    def course_title(self) -> str:
-        return self.course.t("title") if self.course is not None else ""
-
-
-def still_needed(user: User, area_code: str | None = None) -> list[NeedRow]:
-    """Who still needs which course: plan-targeted households × the courses they are
-    enrolled in but have not completed, and plan-targeted households not enrolled at
-    all. Ordered by village, household number, course.
-    """
-    scope = _staff_scope(user)
-    area = _area(scope, area_code)
-    targeted = list(
-        _targeted(_households(scope, area))
-        .select_related("village")
-        .order_by("village_id", "number")
-    )
-    open_enrolments: dict[int, list[Enrolment]] = defaultdict(list)
-    enrolled: set[int] = set()
-    for e in (
-        Enrolment.objects.filter(household__in=[h.pk for h in targeted])
-        .select_related("course", "cohort")
-        .order_by("course__order", "course__code")
-    ):
-        enrolled.add(e.household_id)
-        if e.status != EnrolmentStatus.COMPLETED:
-            open_enrolments[e.household_id].append(e)
-    rows: list[NeedRow] = []
-    for household in targeted:
-        needs: list[tuple[Course | None, str, str, str]] = [
-            (
-                e.course,
-                e.status,
-                str(EnrolmentStatus(e.status).label),
-                e.cohort.name if e.cohort else "",
-            )
-            for e in open_enrolments[household.pk]
-        ]
-        if household.pk not in enrolled:
-            needs.insert(0, (None, "", "", ""))
-        rows.extend(
-            NeedRow(
-                household_id=household.pk,
-                number=household.number,
-                name=mask_name(household.head_name),
-                village=household.village,
-                course=course,
-                status=status,
-                status_label=label,
-                cohort=cohort,
-            )
-            for course, status, label, cohort in needs
-        )
-    return rows
-
-
-# --- outcomes -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Income:
-    """One yearly survey's income figures."""
-
-    year: int
-    size: int
-    net: Decimal
-    ecommerce: Decimal
-
-    @property
-    def per_capita(self) -> Decimal:
-        return (self.net / self.size).quantize(CENT)
-
-    @classmethod
-    def of(cls, snapshot: Snapshot) -> Income:
-        return cls(
-            year=snapshot.year,
-            size=snapshot.size,
-            net=snapshot.net_income,
-            ecommerce=snapshot.income_ecommerce,
-        )
-
-
-@dataclass(frozen=True)
-class Completion:
-    course: Course
-    completed_on: date
-
-    @property
-    def course_title(self) -> str:
-        return self.course.t("title")
-
-
-@dataclass(frozen=True)
-class OutcomeRow:
-    household_id: int
-    number: str
-    name: str
-    village: Division
-    completions: tuple[Completion, ...]
-    before: Income | None
-    after: Income | None
-
-    @property
-    def first_completed(self) -> date:
-        return min(c.completed_on for c in self.completions)
-
-    @property
-    def change_per_capita(self) -> Decimal | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after.per_capita - self.before.per_capita
-
-
-def outcomes(user: User, area_code: str | None = None) -> list[OutcomeRow]:
-    """Households that completed at least one course, with income before and after.
-
-    Before: the survey of the year before the first completion. After: the latest
-    survey (of that year or later) made on or after the day of the first completion.
-    Either is None when there is no such survey. Sales on the marketplace are not
-    included (there is no ledger yet).
-    """
-    scope = _staff_scope(user)
-    area = _area(scope, area_code)
-    completions: dict[int, list[Completion]] = defaultdict(list)
-    households: dict[int, Household] = {}
-    for e in (
-        Enrolment.objects.filter(_completed_q(), household__in=_households(scope, area))
-        .select_related("course", "household__village")
-        .order_by("completed_at", "course__order")
-    ):
-        if e.completed_at is None:  # pragma: no cover - completed ones have a time
-            continue
-        households[e.household_id] = e.household
-        completions[e.household_id].append(
-            Completion(e.course, timezone.localdate(e.completed_at))
-        )
-    snapshots: dict[int, list[Snapshot]] = defaultdict(list)
-    for s in Snapshot.objects.filter(household_id__in=list(households)).order_by(
-        "household_id", "year"
-    ):
-        snapshots[s.household_id].append(s)
-    rows = []
-    for household in sorted(
-        households.values(), key=lambda h: (h.village_id, h.number)
-    ):
-        done = tuple(completions[household.pk])
-        first = min(c.completed_on for c in done)
-        rows.append(
-            OutcomeRow(
-                household_id=household.pk,
-                number=household.number,
-                name=mask_name(household.head_name),
-                village=household.village,
-                completions=done,
-                before=_before(snapshots[household.pk], first),
-                after=_after(snapshots[household.pk], first),
-            )
-        )
-    return rows
-
-
-def _before(snapshots: Iterable[Snapshot], first: date) -> Income | None:
-    found = next((s for s in snapshots if s.year == first.year - 1), None)
-    return Income.of(found) if found is not None else None
-
-
-def _after(snapshots: Iterable[Snapshot], first: date) -> Income | None:
-    later = [s for s in snapshots if s.surveyed_on >= first and s.year >= first.year]
-    return Income.of(max(later, key=lambda s: s.year)) if later else None
