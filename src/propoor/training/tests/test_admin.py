@@ -27,7 +27,9 @@ def _upload(client: Client, lesson: Lesson, name: str, data: bytes):  # type: ig
     )
 
 
-def test_a_county_administrator_uploads_a_lesson_video(admin_client, small_course) -> None:
+def test_a_county_administrator_uploads_a_lesson_video(
+    admin_client, small_course
+) -> None:
     lesson = Lesson.objects.get(slug="first")
     response = _upload(admin_client, lesson, "lesson.mp4", MP4)
     assert response.status_code == 302
@@ -40,10 +42,16 @@ def test_a_county_administrator_uploads_a_lesson_video(admin_client, small_cours
     ("name", "data", "message"),
     [
         ("lesson.avi", MP4, "Upload an MP4 or WebM video."),
-        ("lesson.mp4", b"<html>not a video</html>", "The file is not a real MP4 or WebM video."),
+        (
+            "lesson.mp4",
+            b"<html>not a video</html>",
+            "The file is not a real MP4 or WebM video.",
+        ),
     ],
 )
-def test_a_bad_video_is_refused_and_nothing_changes(admin_client, small_course, name, data, message) -> None:  # noqa: E501
+def test_a_bad_video_is_refused_and_nothing_changes(
+    admin_client, small_course, name, data, message
+) -> None:
     lesson = Lesson.objects.get(slug="first")
     response = _upload(admin_client, lesson, name, data)
     assert response.status_code == 200
@@ -56,5 +64,8 @@ def test_others_cannot_touch_the_curriculum(small_course, area_tree) -> None:
     client = Client()
     client.force_login(make_user("village_cadre", [VILLAGE_A1]))
     lesson = Lesson.objects.get(slug="first")
-    assert client.get(f"/admin/training/lesson/{lesson.pk}/change/").status_code in (302, 403)
+    assert client.get(f"/admin/training/lesson/{lesson.pk}/change/").status_code in (
+        302,
+        403,
+    )
     assert client.get("/admin/training/course/").status_code in (302, 403)
