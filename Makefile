@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python bench/identify.py --db sqlite --households 100000
 	$(BIN)/python bench/identify.py --db postgresql --households 1000000
 	$(BIN)/python bench/surveys.py
+	$(BIN)/python bench/checkout.py
 
 lint: install
 	$(BIN)/ruff check src bench

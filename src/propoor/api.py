@@ -82,6 +82,7 @@ def _mount() -> None:
         identification_router,
         plans_router,
     )
+    from propoor.market.api import router as market_router
     from propoor.training.api import router as training_router
 
     api.add_router("/areas/", areas_router)
@@ -89,6 +90,7 @@ def _mount() -> None:
     api.add_router("/identification/", identification_router)
     api.add_router("/plans/", plans_router)
     api.add_router("/training/", training_router)
+    api.add_router("/market/", market_router)
 
 
 _mount()

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "propoor.households",
     "propoor.surveys",
     "propoor.training",
+    "propoor.market",
     "propoor.insights",
     "propoor.seeding",
     "propoor.web",
@@ -141,7 +142,49 @@ PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-nati
 MEDIA_ROOT = HOME / "var" / "media"
 MEDIA_URL = "/media/"
 # Absolute address of the site: certificate QR codes and xAPI activity IDs use it.
-PROPOOR_SITE_URL = os.environ.get("PROPOOR_SITE_URL", "http://localhost:8000").rstrip("/")
+PROPOOR_SITE_URL = os.environ.get("PROPOOR_SITE_URL", "http://localhost:8000").rstrip(
+    "/"
+)
+# Market: GS1 company prefix for GTINs derived for products without one (040–049:
+# for use within a company), public-notice days and validity of product certifications.
+PROPOOR_GS1_PREFIX = os.environ.get("PROPOOR_GS1_PREFIX", "0400000")
+PROPOOR_CERT_NOTICE_DAYS = int(os.environ.get("PROPOOR_CERT_NOTICE_DAYS", "7"))
+PROPOOR_CERT_VALID_YEARS = int(os.environ.get("PROPOOR_CERT_VALID_YEARS", "1"))
+# Payments. Unless the gateway settings name real Alipay/WeChat Pay endpoints, both
+# point at the local sandbox gateway (/market/pay/sandbox/), which signs notifications
+# with its own keys in the gateways' formats so the real verification code runs. Keys
+# left empty are generated on first use under PROPOOR_PAY_KEYS_DIR (never committed).
+PROPOOR_PAY_KEYS_DIR = Path(
+    os.environ.get("PROPOOR_PAY_KEYS_DIR", HOME / "var" / "keys")
+)
+PROPOOR_PAY_SANDBOX_STORE = Path(
+    os.environ.get("PROPOOR_PAY_SANDBOX_STORE", HOME / "var" / "pay-sandbox.json")
+)
+PROPOOR_PAY_RECONCILE_MINUTES = int(
+    os.environ.get("PROPOOR_PAY_RECONCILE_MINUTES", "10")
+)
+PROPOOR_PAY_MERCHANT_NAME = os.environ.get(
+    "PROPOOR_PAY_MERCHANT_NAME", "ProPoor 扶贫商城"
+)
+PROPOOR_ALIPAY_APP_ID = os.environ.get("PROPOOR_ALIPAY_APP_ID", "2021000000000001")
+PROPOOR_ALIPAY_SELLER_ID = os.environ.get(
+    "PROPOOR_ALIPAY_SELLER_ID", "2088000000000001"
+)
+PROPOOR_ALIPAY_GATEWAY = os.environ.get(
+    "PROPOOR_ALIPAY_GATEWAY", PROPOOR_SITE_URL + "/market/pay/sandbox/alipay/gateway"
+)
+PROPOOR_ALIPAY_APP_PRIVATE_KEY = os.environ.get("PROPOOR_ALIPAY_APP_PRIVATE_KEY", "")
+PROPOOR_ALIPAY_PUBLIC_KEY = os.environ.get("PROPOOR_ALIPAY_PUBLIC_KEY", "")
+PROPOOR_WECHAT_MCHID = os.environ.get("PROPOOR_WECHAT_MCHID", "1900000001")
+PROPOOR_WECHAT_APPID = os.environ.get("PROPOOR_WECHAT_APPID", "wx00000000sandbox")
+PROPOOR_WECHAT_GATEWAY = os.environ.get(
+    "PROPOOR_WECHAT_GATEWAY", PROPOOR_SITE_URL + "/market/pay/sandbox/wechat"
+)
+PROPOOR_WECHAT_PRIVATE_KEY = os.environ.get("PROPOOR_WECHAT_PRIVATE_KEY", "")
+PROPOOR_WECHAT_CERT_SERIAL_NO = os.environ.get("PROPOOR_WECHAT_CERT_SERIAL_NO", "")
+PROPOOR_WECHAT_APIV3_KEY = os.environ.get("PROPOOR_WECHAT_APIV3_KEY", "")
+PROPOOR_WECHAT_PUBLIC_KEY = os.environ.get("PROPOOR_WECHAT_PUBLIC_KEY", "")
+PROPOOR_WECHAT_PUBLIC_KEY_ID = os.environ.get("PROPOOR_WECHAT_PUBLIC_KEY_ID", "")
 # Who signs training certificates.
 PROPOOR_TRAINING_ISSUER = os.environ.get(
     "PROPOOR_TRAINING_ISSUER", "县人力资源和社会保障局 County human-resources bureau"

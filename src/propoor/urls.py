@@ -12,5 +12,6 @@ urlpatterns = [
     path("openrosa/", include("propoor.surveys.openrosa_urls")),
     path("surveys/", include("propoor.surveys.urls")),
     path("training/", include("propoor.training.urls")),
+    path("market/", include("propoor.market.urls")),
     path("", include("propoor.web.urls")),
 ]

@@ -111,6 +111,7 @@ def registry_reset(county_code: str) -> dict[str, int]:
     try:
         counts["runs"] = IdentificationRun.objects.all().delete()[0]
         counts.update(_training_reset(prefix))
+        counts.update(_market_reset(prefix))
         counts["households"] = Household.objects.all().delete()[0]
         counts["demo users"] = User.objects.filter(
             username__startswith=DEMO_USER_PREFIX
@@ -142,6 +143,39 @@ def _training_reset(prefix: str) -> dict[str, int]:
         ).delete()[0],
         "cohorts": Cohort.objects.filter(area__code__startswith=prefix).delete()[0],
     }
+
+
+def _market_reset(prefix: str) -> dict[str, int]:
+    """The county's market goes with it, in the order its protections require."""
+    from propoor.market import models as m
+
+    sellers = m.Seller.objects.filter(village__code__startswith=prefix)
+    orders = m.Order.objects.filter(seller__in=sellers)
+    checkouts = m.Checkout.objects.filter(orders__in=orders).distinct()
+    transactions = m.LedgerTransaction.objects.filter(order__in=orders)
+    counts = {
+        "ledger postings": m.Posting.objects.filter(
+            transaction__in=transactions
+        ).delete()[0]
+    }
+    # Reversals point at what they reverse: delete them first.
+    m.LedgerTransaction.objects.filter(
+        order__in=orders, reverses__isnull=False
+    ).delete()
+    counts["ledger transactions"] = transactions.delete()[0]
+    m.Refund.objects.filter(order__in=orders).delete()
+    m.Acceptance.objects.filter(order__in=orders).delete()
+    checkout_ids = list(checkouts.values_list("pk", flat=True))
+    m.Payment.objects.filter(checkout_id__in=checkout_ids).delete()
+    m.Allocation.objects.filter(line__order__in=orders).delete()
+    counts["orders"] = orders.delete()[0]
+    m.Checkout.objects.filter(pk__in=checkout_ids).delete()
+    products = m.Product.objects.filter(seller__in=sellers)
+    m.StockLot.objects.filter(product__in=products).delete()
+    m.ExperienceSlot.objects.filter(product__in=products).delete()
+    counts["products"] = products.delete()[0]
+    counts["sellers"] = sellers.delete()[0]
+    return counts
 
 
 def _check_empty(county_code: str) -> None:

@@ -224,7 +224,7 @@ class EnrolmentSource(models.TextChoices):
 class EnrolmentStatus(models.TextChoices):
     INVITED = "invited", _("Invited")
     IN_PROGRESS = "in_progress", _("In progress")
-    COMPLETED = "completed", _("Completed")
+    COMPLETED = "completed", _("Course completed")
 
 
 class Enrolment(models.Model):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from propoor.accounts.roles import Role, require_role
 from propoor.core.audit import audit_append
 from propoor.core.errors import Conflict, ValidationFailed
+from propoor.core.privacy import mask_name
 from propoor.training import xapi
 from propoor.training.models import Certificate, Enrolment, Statement
 
@@ -40,18 +41,6 @@ def normalise_code(raw: str) -> str:
     if len(cleaned) != 12 or any(c not in ALPHABET for c in cleaned):
         return ""
     return f"PP-{cleaned[:4]}-{cleaned[4:8]}-{cleaned[8:]}"
-
-
-def mask_name(name: str) -> str:
-    """张三丰 → 张*丰, 张三 → 张*, Wang Fang → W*** F***."""
-    name = name.strip()
-    if not name:
-        return ""
-    if name.isascii():
-        return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
-    if len(name) <= 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def certificate_issue(enrolment: Enrolment) -> Certificate:

@@ -29,6 +29,8 @@ from propoor.households.plans import intervention_install_catalogue, plan_propos
 from propoor.seeding.demo import DemoLogin, demo_users_create
 from propoor.seeding.generator import DEFAULT_COUNTY_CODE, DEFAULT_SEED
 from propoor.seeding.management.commands.seed import progress_bar, report_lines
+from propoor.seeding.market import already_built as market_already_built
+from propoor.seeding.market import market_demo_build
 from propoor.seeding.services import DEMO_USER_PREFIX, county_seed
 from propoor.seeding.training import already_built as training_already_built
 from propoor.seeding.training import demo_township, training_demo_build
@@ -194,6 +196,19 @@ class Command(BaseCommand):
                 f"    {built.plans_approved:,} plans approved, {built.enrolments:,} "
                 f"enrolments, {built.cohorts} cohorts, {built.sessions} sessions, "
                 f"{built.certificates:,} certificates"
+            )
+        if market_already_built(county):
+            self.stdout.write("  market: done before")
+        else:
+            with self._step("market (sellers, certified products, months of orders)"):
+                market = market_demo_build(
+                    county=county, admin=admin, seed=seed
+                )
+            self.stdout.write(
+                f"    {market.sellers} sellers, {market.products} products, "
+                f"{market.orders:,} orders ({market.settled:,} settled), "
+                f"{market.certified} certified products, ¥{market.income_total:,.2f} "
+                f"reached {market.households_with_income} poor households"
             )
         self.stdout.write(f"  ready in {time.perf_counter() - started:.1f}s")
         return logins
