@@ -58,12 +58,16 @@ def audit_append(
     object_id: object = "",
     data: dict[str, object] | None = None,
 ) -> AuditEntry:
-    """Append one entry; runs inside the caller's transaction (or its own)."""
+    """Append one entry; runs inside the caller's transaction (or its own).
+
+    No savepoint of its own: the head row is locked until the caller commits, so callers
+    append last, just before their commit, to keep that lock short.
+    """
     # Round-trip the payload through JSON so the stored value hashes the same.
     payload = json.loads(json.dumps(data or {}, default=str, ensure_ascii=False))
     actor_id = getattr(actor, "pk", None)
     actor_name = getattr(actor, "username", "") if actor is not None else "system"
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
         at = timezone.now()
         seq = head.last_seq + 1

@@ -258,38 +258,54 @@ def _reserve_and_create(
         address=address,
         on_behalf_of=on_behalf_of,
     )
-    for n, seller_id in enumerate(sorted(by_seller), 1):
-        entries = by_seller[seller_id]
-        order = Order.objects.create(
+    # Few statements: each round trip is paid while the stock rows are locked.
+    sellers = sorted(by_seller)
+    orders = Order.objects.bulk_create(
+        Order(
             number=f"{checkout.number}-{n}",
             checkout=checkout,
             buyer=buyer,
             seller_id=seller_id,
-            total=sum((to_money(p.price * q) for p, q, _ in entries), Decimal(0)),
+            total=sum(
+                (to_money(p.price * q) for p, q, _ in by_seller[seller_id]), Decimal(0)
+            ),
             expires_at=checkout.expires_at,
             public_buyer=public_buyer,
         )
-        for product, quantity, day in entries:
-            line = OrderLine.objects.create(
-                order=order,
-                product=product,
-                quantity=quantity,
-                unit_price=product.price,
-                amount=to_money(product.price * quantity),
-                slot=slots.get((product.pk, day)) if day else None,
-            )
-            if day is None:
-                Allocation.objects.bulk_create(
-                    Allocation(line=line, lot=lot, quantity=q)
-                    for lot, q in allocations[product.pk]
-                )
-        OrderTransition.objects.create(
+        for n, seller_id in enumerate(sellers, 1)
+    )
+    entries = [
+        (order, product, quantity, day)
+        for order, seller_id in zip(orders, sellers, strict=True)
+        for product, quantity, day in by_seller[seller_id]
+    ]
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=product,
+            quantity=quantity,
+            unit_price=product.price,
+            amount=to_money(product.price * quantity),
+            slot=slots.get((product.pk, day)) if day else None,
+        )
+        for order, product, quantity, day in entries
+    )
+    Allocation.objects.bulk_create(
+        Allocation(line=line, lot=lot, quantity=q)
+        for line, (_o, product, _q, day) in zip(lines, entries, strict=True)
+        if day is None
+        for lot, q in allocations[product.pk]
+    )
+    OrderTransition.objects.bulk_create(
+        OrderTransition(
             order=order,
             from_status="",
             to_status=OrderStatus.PENDING_PAYMENT,
             event="checkout",
             by=buyer if getattr(buyer, "pk", None) else None,
         )
+        for order in orders
+    )
     # Decrement in the lock order; the CHECK constraints back this up.
     for product, _q, _d in goods:
         for lot, q in sorted(allocations[product.pk], key=lambda a: a[0].pk):
@@ -304,7 +320,7 @@ def _reserve_and_create(
         actor=buyer,
         object_type="market.checkout",
         object_id=checkout.number,
-        data={"orders": checkout.orders.count(), "total": str(total)},
+        data={"orders": len(orders), "total": str(total)},
     )
     return checkout
 
