@@ -473,9 +473,8 @@ def test_the_outcomes_page(world: World) -> None:
     response = _client(world.admin).get(OUTCOMES)
 
     page = _text(response)
-    assert "sales income will appear here when the marketplace is running" in (
-        page.lower()
-    )
+    assert "market income is what the market's ledger attributed" in page.lower()
+    assert "data-market-before>¥0.00" in page
     assert f'data-household="{world.h1.pk}"' in page
     assert "¥1,950.00" in page
     assert "¥3,700.00" in page

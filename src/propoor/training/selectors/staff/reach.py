@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -253,6 +254,12 @@ class OutcomeRow:
     completions: tuple[Completion, ...]
     before: Income | None
     after: Income | None
+    market_before: Decimal = Decimal("0.00")
+    market_after: Decimal = Decimal("0.00")
+
+    @property
+    def market_change(self) -> Decimal:
+        return self.market_after - self.market_before
 
     @property
     def first_completed(self) -> date:
@@ -270,8 +277,9 @@ def outcomes(user: User, area_code: str | None = None) -> list[OutcomeRow]:
 
     Before: the survey of the year before the first completion. After: the latest
     survey (of that year or later) made on or after the day of the first completion.
-    Either is None when there is no such survey. Sales on the marketplace are not
-    included (there is no ledger yet).
+    Either is None when there is no such survey. Market income: what the market's
+    ledger attributed to the household (less refunds) in the MARKET_WINDOW days before
+    the first completion and in as many days from it.
     """
     scope = _staff_scope(user)
     area = _area(scope, area_code)
@@ -293,12 +301,16 @@ def outcomes(user: User, area_code: str | None = None) -> list[OutcomeRow]:
         "household_id", "year"
     ):
         snapshots[s.household_id].append(s)
+    firsts = {
+        hid: min(c.completed_on for c in done) for hid, done in completions.items()
+    }
+    market = _market_windows(firsts)
     rows = []
     for household in sorted(
         households.values(), key=lambda h: (h.village_id, h.number)
     ):
         done = tuple(completions[household.pk])
-        first = min(c.completed_on for c in done)
+        first = firsts[household.pk]
         rows.append(
             OutcomeRow(
                 household_id=household.pk,
@@ -308,9 +320,40 @@ def outcomes(user: User, area_code: str | None = None) -> list[OutcomeRow]:
                 completions=done,
                 before=_before(snapshots[household.pk], first),
                 after=_after(snapshots[household.pk], first),
+                market_before=market[household.pk][0],
+                market_after=market[household.pk][1],
             )
         )
     return rows
+
+
+MARKET_WINDOW = timedelta(days=180)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _market_windows(firsts: dict[int, date]) -> dict[int, tuple[Decimal, Decimal]]:
+    """Household → (market income in the window before, in the window from) its first
+    completion, from the ledger's household income accounts."""
+    from propoor.market.models import Posting
+
+    out = {hid: (Decimal("0.00"), Decimal("0.00")) for hid in firsts}
+    if not firsts:
+        return out
+    start = min(firsts.values()) - MARKET_WINDOW
+    postings = Posting.objects.filter(
+        household_id__in=list(firsts),
+        account__startswith="household:",
+        transaction__at__gte=datetime.combine(start, time.min, tzinfo=CHINA),
+    ).values_list("household_id", "transaction__at", "amount")
+    totals: dict[int, list[Decimal]] = {hid: [Decimal(0), Decimal(0)] for hid in firsts}
+    for hid, at, amount in postings:
+        day = timezone.localdate(at)
+        first = firsts[hid]
+        if first - MARKET_WINDOW <= day < first:
+            totals[hid][0] -= amount  # credits are negative: income is their negation
+        elif first <= day < first + MARKET_WINDOW:
+            totals[hid][1] -= amount
+    return {hid: (b.quantize(CENT), a.quantize(CENT)) for hid, (b, a) in totals.items()}
 
 
 def _before(snapshots: Iterable[Snapshot], first: date) -> Income | None:
