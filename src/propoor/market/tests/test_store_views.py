@@ -604,3 +604,25 @@ def test_an_experience_is_confirmed_once_paid(area_tree, buyer) -> None:
     assert view.events == ("deliver", "request_refund")
     assert ExperienceSlot.objects.get().reserved == 2
     assert isinstance(view.lines[0].line.slot.date, date)
+
+
+def test_a_member_of_a_public_body_may_buy_for_it(area_tree, buyer) -> None:
+    from propoor.market.models import PublicBuyer
+
+    apples = make_product(make_seller(), price="10.00")
+    make_lot(apples, "50")
+    client = _client(buyer)
+    client.post(ADD, {"product": apples.pk, "quantity": "2"})
+    refused = client.post(
+        CHECKOUT, {**_checkout_form("org-key-0001"), "for_organisation": "1"}
+    )
+    assert refused.status_code == 403
+    assert "You do not buy for an organisation this year." in refused.content.decode()
+    assert Checkout.objects.count() == 0
+    office = PublicBuyer.objects.create(
+        name="县人民医院", year=timezone.localdate().year, quota="50000.00"
+    )
+    office.users.add(buyer)
+    assert "data-for-organisation" in client.get(CART).content.decode()
+    client.post(CHECKOUT, {**_checkout_form("org-key-0002"), "for_organisation": "1"})
+    assert Order.objects.get().public_buyer == office

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +33,7 @@ from propoor.market import cart as session_cart
 from propoor.market import selectors
 from propoor.market.models import Channel, Checkout, Order, Product, ProductKind
 from propoor.market.services import checkout_create, order_transition
-from propoor.market.services.buyers import review_create
+from propoor.market.services.buyers import public_buyer_of, review_create
 from propoor.web.templatetags.propoor import localdate
 from propoor.web.views import page
 
@@ -316,6 +317,11 @@ def _cart_response(
             "address": last.address if last else "",
         }
     login = f"{reverse('web:login')}?{urlencode({'next': reverse('market:cart')})}"
+    organisation = (
+        public_buyer_of(user, timezone.localdate().year)  # type: ignore[arg-type]
+        if user.is_authenticated
+        else None
+    )
     return _render(
         request,
         "cart.html",
@@ -323,6 +329,7 @@ def _cart_response(
             "cart": view,
             "error": error,
             "contact": contact,
+            "organisation": organisation,
             "idempotency_key": uuid.uuid4().hex,
             "login_url": login,
         },
@@ -403,9 +410,23 @@ def checkout(request: HttpRequest) -> HttpResponse:
     }
     lines = session_cart.cart_lines(request.session)
     titles = _line_titles(lines)
+    buyer = _user(request)
+    organisation = (
+        public_buyer_of(buyer, timezone.localdate().year)
+        if request.POST.get("for_organisation") == "1"
+        else None
+    )
+    if request.POST.get("for_organisation") == "1" and organisation is None:
+        return _cart_response(
+            request,
+            error=_("You do not buy for an organisation this year."),
+            status=403,
+            form=form,
+        )
     try:
         made, created = checkout_create(
-            _user(request),
+            buyer,
+            public_buyer=organisation,
             lines=[line.as_line_in() for line in lines],
             idempotency_key=request.POST.get("idempotency_key", "")[:64],
             contact_name=form["contact_name"],
