@@ -46,7 +46,6 @@ import logging
 import os
 import platform
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -58,6 +57,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from _procs import CpuMeter, stop_servers  # bench/
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "propoor_bench_checkout"
@@ -258,59 +259,6 @@ def _start_servers(
             raise RuntimeError("the WSGI server did not come up")
         time.sleep(0.2)
     return processes, port
-
-
-def _stop_servers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _cpu_s(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_backends() -> list[int]:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (DB_NAME,),
-        ).fetchall()
-    return [pid for (pid,) in rows]
-
-
-class CpuMeter:
-    """CPU time of the server workers, their PostgreSQL backends and the clients."""
-
-    def __init__(self, servers: list[int]) -> None:
-        self.servers = servers
-        self.start = self._read()
-
-    def _read(self) -> dict[str, float]:
-        return {
-            "server": sum(_cpu_s(pid) for pid in self.servers),
-            "postgres": sum(_cpu_s(pid) for pid in _postgres_backends()),
-            "client": time.process_time(),
-        }
-
-    def per_request_ms(self, n: int) -> dict[str, float]:
-        end = self._read()
-        spent = {k: (end[k] - self.start[k]) * 1000 / max(n, 1) for k in end}
-        spent["total"] = sum(spent.values())
-        self.start = end
-        return {k: round(v, 2) for k, v in spent.items()}
 
 
 # --- the data -----------------------------------------------------------------
@@ -775,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
             port, world.tokens, floor_request, total=args.clients * 10
         )  # warm up
         warm = _run_phase(port, world.tokens, spread_request, total=args.clients * 5)
-        meter = CpuMeter([p.pid for p in processes])
+        meter = CpuMeter([p.pid for p in processes], DB_NAME)
         floor = _run_phase(port, world.tokens, floor_request, duration=args.duration)
         floor_cpu = meter.per_request_ms(len(floor.latencies_ms))
         flash = _run_phase(port, world.tokens, flash_request, duration=args.duration)
@@ -787,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         search = _search(port, args.search_queries)
     finally:
-        _stop_servers(processes)
+        stop_servers(processes)
     # every 201 of every phase, the warm-up's too
     told |= warm.told | flash.told | spread.told | sellout.told
     if not args.no_audit_probe:
@@ -796,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
             warm = _run_phase(
                 port, world.tokens, spread_request, total=args.clients * 5
             )
-            meter = CpuMeter([p.pid for p in processes])
+            meter = CpuMeter([p.pid for p in processes], DB_NAME)
             flash_na = _run_phase(
                 port, world.tokens, flash_request, duration=args.duration
             )
@@ -806,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             spread_na_cpu = meter.per_request_ms(len(spread_na.latencies_ms))
         finally:
-            _stop_servers(processes)
+            stop_servers(processes)
         told |= warm.told | flash_na.told | spread_na.told
         probe = {
             "flash_orders_per_s_without_audit": _summary(flash_na, 201)["ok_per_s"],

@@ -41,7 +41,6 @@ import os
 import platform
 import queue
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +51,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+
+from _procs import CpuMeter, stop_servers  # bench/
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "propoor_bench_surveys"
@@ -149,65 +150,6 @@ def _start_servers(workers: int, threads: int) -> tuple[list[subprocess.Popen], 
             raise RuntimeError("the WSGI server did not come up")
         time.sleep(0.2)
     return processes, port
-
-
-def _stop_servers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_backends() -> list[int]:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (DB_NAME,),
-        ).fetchall()
-    return [pid for (pid,) in rows]
-
-
-class CpuMeter:
-    """CPU time spent by the server workers, their PostgreSQL backends and us.
-
-    The machine may be shared: wall-clock rates move with its load, CPU time per
-    submission much less. (The workers keep their database connections for the
-    whole run, so their backends live from the first request to the end.)
-    """
-
-    def __init__(self, servers: list[int]) -> None:
-        self.servers = servers
-        self.start = self._read()
-
-    def _read(self) -> dict[str, float]:
-        return {
-            "server": sum(_cpu_s(pid) for pid in self.servers),
-            "postgres": sum(_cpu_s(pid) for pid in _postgres_backends()),
-            "client": time.process_time(),
-        }
-
-    def per_submission_ms(self, n: int) -> dict[str, float]:
-        end = self._read()
-        spent = {k: (end[k] - self.start[k]) * 1000 / n for k in end}
-        spent["total"] = sum(spent.values())
-        self.start = end
-        return {k: round(v, 2) for k, v in spent.items()}
 
 
 # --- the data -----------------------------------------------------------------
@@ -592,13 +534,13 @@ def main(argv: list[str] | None = None) -> int:
     processes, port = _start_servers(args.workers, args.threads)
     try:
         load_at_start = os.getloadavg()
-        meter = CpuMeter([p.pid for p in processes])
+        meter = CpuMeter([p.pid for p in processes], DB_NAME)
         first = _run_pass(port, jobs, args.clients)
-        first_cpu = meter.per_submission_ms(args.submissions)
+        first_cpu = meter.per_request_ms(args.submissions)
         second = _run_pass(port, jobs, args.clients)
-        second_cpu = meter.per_submission_ms(args.submissions)
+        second_cpu = meter.per_request_ms(args.submissions)
     finally:
-        _stop_servers(processes)
+        stop_servers(processes)
 
     sent = {job.instance_id for job in jobs}
     rows = Counter(Submission.objects.values_list("instance_id", flat=True))
