@@ -274,7 +274,11 @@ def _io_floor(n_expected: int, columns: tuple[str, ...]) -> tuple[float, float]:
 
     from propoor.areas.models import Division
     from propoor.households.identification import standard_get
-    from propoor.households.identification_io import results_write, snapshot_frame
+    from propoor.households.identification_io import (
+        result_partitions_prune,
+        results_write,
+        snapshot_frame,
+    )
     from propoor.households.models import IdentificationRun
 
     start = time.perf_counter()
@@ -310,6 +314,7 @@ def _io_floor(n_expected: int, columns: tuple[str, ...]) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     assert written == n_expected, (written, n_expected)
     run.delete()
+    result_partitions_prune()
     return elapsed, read_s
 
 

@@ -138,6 +138,11 @@ PROPOOR_SURVEY_MAX_ATTACHMENT = int(
 
 # The standard whose runs move households' statuses (identified, not poor, returned).
 PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-national")
+# On PostgreSQL, a run writing at least this many results loads them into a partition
+# of their own (households/migrations/0002_result_partitions.py).
+PROPOOR_RESULT_PARTITION_ROWS = int(
+    os.environ.get("PROPOOR_RESULT_PARTITION_ROWS", "20000")
+)
 # Uploaded files (lesson videos); served through views that check access.
 MEDIA_ROOT = HOME / "var" / "media"
 MEDIA_URL = "/media/"

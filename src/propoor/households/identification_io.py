@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 
 from propoor.core.money import MoneyField
-from propoor.households.models import Household, IdentificationResult, Snapshot
+from propoor.households.models import (
+    Household,
+    IdentificationResult,
+    IdentificationRun,
+    Snapshot,
+)
 
 # Snapshot fields the kernel does not read.
 _SKIPPED = {
@@ -162,22 +169,90 @@ RESULT_COLUMNS: Sequence[str] = (
 
 
 def results_write(frame: pl.DataFrame) -> int:
-    """Insert result rows (columns named as :data:`RESULT_COLUMNS`) in bulk."""
+    """Insert result rows (columns named as :data:`RESULT_COLUMNS`) in bulk.
+
+    On PostgreSQL, the rows of one run numbering at least
+    ``settings.PROPOOR_RESULT_PARTITION_ROWS`` go into a partition of their own
+    (:func:`_write_partition`); other rows go into the shared partition.
+    """
     if frame.height == 0:
         return 0
     frame = frame.select(RESULT_COLUMNS)
     table = IdentificationResult._meta.db_table
-    column_list = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
+    if _is_postgres():
+        runs = frame["run_id"].unique()
+        if frame.height >= settings.PROPOOR_RESULT_PARTITION_ROWS and runs.len() == 1:
+            return _write_partition(frame, int(runs[0]))
+        with connection.cursor() as cursor:
+            _copy_in(cursor, table, frame.with_columns(pl.lit(0).alias("batch")))
+        return frame.height
+    frame = frame.with_columns(pl.lit(0).alias("batch"))
+    column_list = ", ".join(f'"{c}"' for c in frame.columns)
+    placeholders = ", ".join(["%s"] * frame.width)
+    sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"  # noqa: S608
     with connection.cursor() as cursor:
-        if _is_postgres():
-            buffer = io.BytesIO()
-            frame.write_csv(buffer, include_header=False, null_value="")
-            sql = f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv)"
-            with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
-                copy.write(buffer.getvalue())
-        else:
-            placeholders = ", ".join(["%s"] * len(RESULT_COLUMNS))
-            sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"  # noqa: S608
-            for chunk in frame.iter_slices(20_000):
-                cursor.executemany(sql, chunk.rows())
+        for chunk in frame.iter_slices(20_000):
+            cursor.executemany(sql, chunk.rows())
     return frame.height
+
+
+def _copy_in(cursor: Any, table: str, frame: pl.DataFrame) -> None:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, null_value="")
+    column_list = ", ".join(f'"{c}"' for c in frame.columns)
+    sql = f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv)'
+    with cursor.copy(sql) as copy:
+        copy.write(buffer.getvalue())
+
+
+def _write_partition(frame: pl.DataFrame, run_id: int) -> int:
+    """Load one run's results into a fresh table and attach it as a partition.
+
+    A fresh table takes the rows with no index to keep up and no foreign-key trigger
+    per row; ``ATTACH PARTITION`` then builds the partitioned indexes in one pass and
+    checks the foreign keys with one set-wise query each. The CHECK on ``batch``
+    spares the attach a scan of the rows. All of it is one transaction with the
+    caller's: a failed run leaves no table behind.
+    """
+    parent = IdentificationResult._meta.db_table
+    part = f"{parent}_run{run_id}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TABLE "{part}" (LIKE "{parent}" INCLUDING DEFAULTS'
+            f' INCLUDING CONSTRAINTS, CONSTRAINT "{part}_batch"'
+            f" CHECK (batch = {int(run_id)}))"
+        )
+        _copy_in(cursor, part, frame.with_columns(pl.lit(run_id).alias("batch")))
+        cursor.execute(
+            f'ALTER TABLE "{parent}" ATTACH PARTITION "{part}"'
+            f" FOR VALUES IN ({int(run_id)})"
+        )
+    return frame.height
+
+
+def result_partitions_prune() -> list[str]:
+    """Drop the partitions of runs that were deleted (PostgreSQL; a no-op elsewhere).
+
+    Deleting a run deletes its results but leaves its partition, empty; this drops
+    those tables. Returns their names.
+    """
+    if not _is_postgres():
+        return []
+    parent = IdentificationResult._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass AND c.relname LIKE %s",
+            [parent, f"{parent}_run%"],
+        )
+        names = [name for (name,) in cursor.fetchall()]
+        run_ids = {int(name.rsplit("_run", 1)[1]): name for name in names}
+        alive = set(
+            IdentificationRun.objects.filter(pk__in=run_ids).values_list(
+                "pk", flat=True
+            )
+        )
+        dropped = [name for pk, name in sorted(run_ids.items()) if pk not in alive]
+        for name in dropped:
+            cursor.execute(f'DROP TABLE "{name}"')
+    return dropped

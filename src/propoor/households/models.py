@@ -416,6 +416,11 @@ class IdentificationResult(models.Model):
     explanation = models.JSONField(default=dict)
     input_digest = models.CharField(max_length=64)
     is_latest = models.BooleanField(default=True)
+    # Where the row is stored on PostgreSQL, where this table is partitioned by it:
+    # 0 for the shared partition, the run's id for a bulk run that wrote its results
+    # into a partition of its own (identification_io.results_write). Always 0 on
+    # SQLite.
+    batch = models.BigIntegerField(default=0, editable=False)
 
     objects = ResultQuerySet.as_manager()
 

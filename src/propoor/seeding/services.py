@@ -28,6 +28,7 @@ from propoor.areas.services import code_problem
 from propoor.core.audit import audit_append
 from propoor.core.errors import Conflict, ValidationFailed
 from propoor.households import idnumbers
+from propoor.households.identification_io import result_partitions_prune
 from propoor.households.models import (
     Household,
     IdentificationRun,
@@ -110,6 +111,7 @@ def registry_reset(county_code: str) -> dict[str, int]:
     prefix = county_code[:6]
     try:
         counts["runs"] = IdentificationRun.objects.all().delete()[0]
+        result_partitions_prune()
         counts.update(_training_reset(prefix))
         counts.update(_market_reset(prefix))
         counts["households"] = Household.objects.all().delete()[0]

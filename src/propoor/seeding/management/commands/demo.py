@@ -201,9 +201,7 @@ class Command(BaseCommand):
             self.stdout.write("  market: done before")
         else:
             with self._step("market (sellers, certified products, months of orders)"):
-                market = market_demo_build(
-                    county=county, admin=admin, seed=seed
-                )
+                market = market_demo_build(county=county, admin=admin, seed=seed)
             self.stdout.write(
                 f"    {market.sellers} sellers, {market.products} products, "
                 f"{market.orders:,} orders ({market.settled:,} settled), "
