@@ -24,7 +24,7 @@ per client with a bearer token. Then:
   ``--sellout-stock`` + 50 % checkouts: exactly the stock may sell;
 - **search**: 200 ``GET /api/v1/market/products?q=<Chinese term>``, one at a time;
 - **audit probe** (unless ``--no-audit-probe``): the flash sale and the spread again
-  with servers whose checkout skips ``audit_append`` — how much the audit chain's
+  with servers whose checkout skips ``audit_defer`` — how much the audit chain's
   global lock costs (the real code is not changed: only those server processes).
 
 Counts afterwards: ``oversold`` = units allocated beyond a lot's quantity, or lots
@@ -200,7 +200,7 @@ def serve(fd: int, threads: int) -> None:
         # the audit probe: only these processes, only the checkout's own entry
         import propoor.market.services.checkout as checkout_module
 
-        checkout_module.audit_append = lambda **kwargs: None  # type: ignore[assignment]
+        checkout_module.audit_defer = lambda **kwargs: None  # type: ignore[assignment]
 
     listener = socket.socket(fileno=fd)
     waitress_serve(
@@ -768,6 +768,7 @@ def main(argv: list[str] | None = None) -> int:
 
     checks = _consistency(told, [world.flash_id, world.sellout_id, *catalogue])
     sold_out = _consistency_sellout(world)
+    checks.update(_audit_chain())
 
     flash_s = _summary(flash, 201)
     floor_s = _summary(floor, 201)
@@ -854,6 +855,22 @@ def main(argv: list[str] | None = None) -> int:
 def _cpu_bound(cpu_ms: dict[str, float]) -> float:
     total = cpu_ms["total"]
     return round((os.cpu_count() or 1) * 1000 / total, 1) if total else 0.0
+
+
+def _audit_chain() -> dict[str, int | bool]:
+    """Entries the checkouts left pending (chained after their commits), then the
+    chain verified once everything pending is chained."""
+    from propoor.core.audit import audit_seal, audit_verify
+    from propoor.core.models import AuditPending
+
+    pending = AuditPending.objects.count()
+    audit_seal(wait=True)
+    report = audit_verify()
+    return {
+        "audit_pending_after_run": pending,
+        "audit_entries": report.entries,
+        "audit_chain_ok": report.ok and report.pending == 0,
+    }
 
 
 def _consistency_sellout(world: World) -> dict[str, int]:

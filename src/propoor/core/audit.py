@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from propoor.core.models import AuditEntry, AuditHead
+from propoor.core.models import AuditEntry, AuditHead, AuditPending
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -100,6 +100,96 @@ def audit_append(
     return entry
 
 
+def audit_defer(
+    *,
+    action: str,
+    actor: object | None = None,
+    object_type: str = "",
+    object_id: object = "",
+    data: dict[str, object] | None = None,
+) -> None:
+    """Record an entry with the caller's change; chain it after the commit.
+
+    For hot paths: no lock on the chain's head inside the caller's transaction, one
+    INSERT instead. The entry is chained by :func:`audit_seal`, which runs once the
+    transaction commits (and from ``propoor audit seal`` for any left pending, e.g. by
+    a process killed between its commit and the seal).
+    """
+    AuditPending.objects.create(
+        at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor=getattr(actor, "username", "") if actor is not None else "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=json.loads(json.dumps(data or {}, default=str, ensure_ascii=False)),
+    )
+    transaction.on_commit(audit_seal, robust=True)
+
+
+def audit_seal(*, wait: bool = False, batch: int = 500) -> int:
+    """Chain the pending entries, oldest first; returns how many were chained.
+
+    With ``wait=False`` (after a commit), a seal that finds the head locked returns at
+    once: the holder, or the next seal, chains what is pending. ``wait=True`` (the
+    command) waits for the head and chains everything pending.
+    """
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            head = (
+                AuditHead.objects.select_for_update(skip_locked=not wait)
+                .filter(id=1)
+                .first()
+            )
+            if head is None:
+                if AuditHead.objects.filter(id=1).exists():
+                    return sealed  # another seal holds the head
+                head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+            pending = list(
+                AuditPending.objects.select_for_update(skip_locked=True).order_by("id")[
+                    :batch
+                ]
+            )
+            if not pending:
+                return sealed
+            entries = []
+            for item in pending:
+                seq = head.last_seq + 1
+                entry_hash = _digest(
+                    prev_hash=head.last_hash,
+                    seq=seq,
+                    at=item.at,
+                    actor_id=item.actor_id,
+                    actor=item.actor,
+                    action=item.action,
+                    object_type=item.object_type,
+                    object_id=item.object_id,
+                    data=item.data,
+                )
+                entries.append(
+                    AuditEntry(
+                        seq=seq,
+                        at=item.at,
+                        actor_id=item.actor_id,
+                        actor=item.actor,
+                        action=item.action,
+                        object_type=item.object_type,
+                        object_id=item.object_id,
+                        data=item.data,
+                        prev_hash=head.last_hash,
+                        hash=entry_hash,
+                    )
+                )
+                head.last_seq, head.last_hash = seq, entry_hash
+            AuditEntry.objects.bulk_create(entries)
+            AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
+            head.save(update_fields=["last_seq", "last_hash"])
+        sealed += len(pending)
+        if len(pending) < batch:
+            return sealed
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     seq: int
@@ -110,6 +200,7 @@ class AuditProblem:
 class AuditReport:
     entries: int
     problems: tuple[AuditProblem, ...]
+    pending: int = 0  # recorded, not yet chained (``propoor audit seal``)
 
     @property
     def ok(self) -> bool:
@@ -160,4 +251,8 @@ def audit_verify() -> AuditReport:
                 head.last_seq, "the newest entries were deleted (tip mismatch)"
             )
         )
-    return AuditReport(entries=count, problems=tuple(problems))
+    return AuditReport(
+        entries=count,
+        problems=tuple(problems),
+        pending=AuditPending.objects.count(),
+    )

@@ -29,6 +29,32 @@ class AuditEntry(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
+class AuditPending(models.Model):
+    """An entry written with its business change, waiting to be chained.
+
+    Hot paths (a checkout) write here instead of locking the chain's head inside their
+    own transaction; :func:`propoor.core.audit.audit_seal` moves pending entries onto
+    the chain, oldest first, right after the commit (or later, from ``propoor audit
+    seal``). Being in the same transaction as the change, an entry is never lost: it is
+    chained late, not missing.
+    """
+
+    at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "pending audit entries"
+
+    def __str__(self) -> str:
+        return f"pending {self.action} {self.object_type}:{self.object_id}"
+
+
 class AuditHead(models.Model):
     """The chain's tip, one row, locked while an entry is appended."""
 

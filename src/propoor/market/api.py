@@ -439,8 +439,15 @@ def _order_out(order: Order, events: _Events) -> dict[str, Any]:
     )
 
 
-def _checkout_out(checkout: Checkout, user: User) -> dict[str, Any]:
-    orders = _orders_loaded(checkout.orders.order_by("number"))
+def _checkout_out(
+    checkout: Checkout, user: User, *, loaded: bool = False
+) -> dict[str, Any]:
+    """``loaded``: the checkout was just made and comes with its orders loaded."""
+    orders = (
+        list(checkout.orders.all())
+        if loaded
+        else _orders_loaded(checkout.orders.order_by("number"))
+    )
     return dict(
         number=checkout.number,
         total=checkout.total,
@@ -583,7 +590,7 @@ def checkout(request: HttpRequest, body: CheckoutIn) -> tuple[int, dict[str, Any
         address=body.address,
         on_behalf_of=_on_behalf_of(user, body.on_behalf_of),
     )
-    return (201 if created else 200), _checkout_out(made, user)
+    return (201 if created else 200), _checkout_out(made, user, loaded=created)
 
 
 @router.get("/checkouts/{number}", response=CheckoutOut)

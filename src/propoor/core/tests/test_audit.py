@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
-from propoor.core.audit import audit_append, audit_verify
-from propoor.core.models import AuditEntry
+from propoor.core.audit import audit_append, audit_defer, audit_seal, audit_verify
+from propoor.core.models import AuditEntry, AuditPending
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,73 @@ def test_the_cli_exits_with_2_on_tampering(capsys: pytest.CaptureFixture[str]) -
 
     assert caught.value.returncode == 2
     assert "1 problem(s) in 3 entries" in str(caught.value)
+
+
+def test_a_deferred_entry_is_chained_when_its_transaction_commits(
+    django_capture_on_commit_callbacks,
+) -> None:
+    audit_append(action="test.before", object_type="thing", object_id=1)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        audit_defer(action="test.hot", object_type="thing", object_id=2, data={})
+        # written with the change, not yet on the chain
+        assert AuditPending.objects.count() == 1
+        assert AuditEntry.objects.count() == 1
+
+    assert not AuditPending.objects.exists()
+    assert list(AuditEntry.objects.values_list("seq", "action")) == [
+        (1, "test.before"),
+        (2, "test.hot"),
+    ]
+    report = audit_verify()
+    assert (report.ok, report.entries, report.pending) == (True, 2, 0)
+
+
+def _failing_change() -> None:
+    with transaction.atomic():
+        audit_defer(action="test.hot", object_type="thing", object_id=1)
+        raise RuntimeError("the change failed")
+
+
+def test_a_deferred_entry_goes_with_a_rolled_back_change() -> None:
+    with pytest.raises(RuntimeError):
+        _failing_change()
+
+    assert not AuditPending.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_pending_entries_are_reported_then_chained_by_the_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # two entries left pending (their seal never ran: a test transaction, or a
+    # process killed between its commit and the seal), one appended after them
+    audit_defer(action="test.first", object_type="thing", object_id=1)
+    audit_defer(action="test.second", object_type="thing", object_id=2)
+    audit_append(action="test.third", object_type="thing", object_id=3)
+
+    call_command("audit", "verify")
+    assert capsys.readouterr().out == (
+        "audit log intact: 1 entries; 2 pending (run `propoor audit seal`)\n"
+    )
+    call_command("audit", "seal")
+    assert capsys.readouterr().out == "chained 2 pending entries\n"
+
+    assert list(AuditEntry.objects.values_list("seq", "action")) == [
+        (1, "test.third"),
+        (2, "test.first"),
+        (3, "test.second"),
+    ]
+    assert audit_verify().ok
+    call_command("audit", "verify")
+    assert capsys.readouterr().out == "audit log intact: 3 entries\n"
+
+
+def test_a_chained_deferred_entry_that_is_changed_is_detected() -> None:
+    audit_defer(action="test.hot", object_type="thing", object_id=1, data={"n": 1})
+    audit_seal(wait=True)
+    AuditEntry.objects.filter(seq=1).update(data={"n": 2})
+
+    assert [(p.seq, p.problem) for p in audit_verify().problems] == [
+        (1, "content changed after it was written")
+    ]

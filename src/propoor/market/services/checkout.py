@@ -18,12 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from propoor.core.audit import audit_append
+from propoor.core.audit import audit_defer
 from propoor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from propoor.core.money import to_money
 from propoor.market.models import (
@@ -71,7 +72,7 @@ def _quantity(raw: object, product: Product, index: int) -> Decimal:
             f"Line {index}: {product.title_zh} is sold by whole {product.unit}.",
             extra={"product": product.pk},
         )
-    return quantity
+    return quantity.quantize(Decimal("0.001"))  # as stored
 
 
 def _check_lines(
@@ -128,6 +129,9 @@ def checkout_create(
     hold: timedelta = HOLD,
 ) -> tuple[Checkout, bool]:
     """Reserve and create the orders; the same key again returns the same checkout.
+
+    A checkout made by this call comes with its orders, their lines and the lines'
+    allocations loaded (``checkout.orders.all()`` …); one found by its key does not.
 
     ``public_buyer``: the buyer purchases for that organisation (they must be one of its
     users, for the current year); its orders count toward its quota and settle only
@@ -186,63 +190,20 @@ def _reserve_and_create(
     hold: timedelta,
     public_buyer: PublicBuyer | None = None,
 ) -> Checkout:
+    """Write the checkout, then reserve: the contended rows are locked last.
+
+    Everything that locks nothing another checkout waits for (the checkout, its
+    orders, lines and transitions, the pending audit entry) is written first; the
+    lots are then locked, allocated and decremented in one statement on PostgreSQL,
+    and the experience slots after them; the commit follows at once. A shortage
+    raises :class:`Conflict` and the caller's transaction rolls everything back.
+    """
     today = timezone.localdate(now)
-    allocations: dict[int, list[tuple[StockLot, Decimal]]] = {}
-    slots: dict[tuple[int, date], ExperienceSlot] = {}
-    goods = sorted((c for c in checked if c[2] is None), key=lambda c: c[0].pk)
-    experiences = sorted(
-        (c for c in checked if c[2] is not None), key=lambda c: (c[0].pk, c[2])
-    )
-    for product, quantity, _ in goods:
-        lots = list(
-            StockLot.objects.select_for_update()
-            .filter(product=product, available__gt=0)
-            .order_by("id")
-        )
-        fresh = [
-            lot
-            for lot in lots
-            if lot.harvested_on + timedelta(days=lot.shelf_life_days) >= today
-        ]
-        fresh.sort(key=lambda lot: (lot.harvested_on, lot.pk))  # first in, first out
-        left = sum((lot.available for lot in fresh), Decimal(0))
-        if left < quantity:
-            raise Conflict(
-                f"Only {left.normalize():f} {product.unit} of {product.title_zh} left.",
-                extra={"product": product.pk, "available": str(left)},
-            )
-        taken: list[tuple[StockLot, Decimal]] = []
-        need = quantity
-        for lot in fresh:
-            if need <= 0:
-                break
-            take = min(lot.available, need)
-            taken.append((lot, take))
-            need -= take
-        allocations[product.pk] = taken
-    for product, quantity, day in experiences:
-        assert day is not None  # noqa: S101  (sorted into this list by having a date)
-        try:
-            with transaction.atomic():
-                ExperienceSlot.objects.get_or_create(
-                    product=product,
-                    date=day,
-                    defaults={"capacity": product.capacity_per_day},
-                )
-        except IntegrityError:
-            pass  # created concurrently; lock it below
-        slot = ExperienceSlot.objects.select_for_update().get(product=product, date=day)
-        if slot.reserved + quantity > slot.capacity:
-            raise Conflict(
-                f"Only {slot.capacity - slot.reserved} places left on {day} for "
-                f"{product.title_zh}.",
-                extra={
-                    "product": product.pk,
-                    "date": str(day),
-                    "available": slot.capacity - slot.reserved,
-                },
-            )
-        slots[(product.pk, day)] = slot
+    slots = {
+        (product.pk, day): _slot_for(product, day)
+        for product, _q, day in checked
+        if day is not None
+    }
     by_seller: dict[int, list[tuple[Product, Decimal, date | None]]] = defaultdict(list)
     for entry in checked:
         by_seller[entry[0].seller_id].append(entry)
@@ -258,14 +219,13 @@ def _reserve_and_create(
         address=address,
         on_behalf_of=on_behalf_of,
     )
-    # Few statements: each round trip is paid while the stock rows are locked.
     sellers = sorted(by_seller)
     orders = Order.objects.bulk_create(
         Order(
             number=f"{checkout.number}-{n}",
             checkout=checkout,
             buyer=buyer,
-            seller_id=seller_id,
+            seller=by_seller[seller_id][0][0].seller,
             total=sum(
                 (to_money(p.price * q) for p, q, _ in by_seller[seller_id]), Decimal(0)
             ),
@@ -274,11 +234,6 @@ def _reserve_and_create(
         )
         for n, seller_id in enumerate(sellers, 1)
     )
-    entries = [
-        (order, product, quantity, day)
-        for order, seller_id in zip(orders, sellers, strict=True)
-        for product, quantity, day in by_seller[seller_id]
-    ]
     lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -286,15 +241,10 @@ def _reserve_and_create(
             quantity=quantity,
             unit_price=product.price,
             amount=to_money(product.price * quantity),
-            slot=slots.get((product.pk, day)) if day else None,
+            slot=slots[(product.pk, day)] if day else None,
         )
-        for order, product, quantity, day in entries
-    )
-    Allocation.objects.bulk_create(
-        Allocation(line=line, lot=lot, quantity=q)
-        for line, (_o, product, _q, day) in zip(lines, entries, strict=True)
-        if day is None
-        for lot, q in allocations[product.pk]
+        for order, seller_id in zip(orders, sellers, strict=True)
+        for product, quantity, day in by_seller[seller_id]
     )
     OrderTransition.objects.bulk_create(
         OrderTransition(
@@ -306,23 +256,203 @@ def _reserve_and_create(
         )
         for order in orders
     )
-    # Decrement in the lock order; the CHECK constraints back this up.
-    for product, _q, _d in goods:
-        for lot, q in sorted(allocations[product.pk], key=lambda a: a[0].pk):
-            StockLot.objects.filter(pk=lot.pk).update(available=F("available") - q)
-    for (_pid, _day), slot in sorted(slots.items()):
-        quantity = next(q for p, q, d in experiences if (p.pk, d) == (_pid, _day))
-        ExperienceSlot.objects.filter(pk=slot.pk).update(
-            reserved=F("reserved") + int(quantity)
-        )
-    audit_append(
+    audit_defer(
         action="market.checkout",
         actor=buyer,
         object_type="market.checkout",
         object_id=checkout.number,
         data={"orders": len(orders), "total": str(total)},
     )
+    # Now the contended rows: lots in (product, lot) order, then slots by (product,
+    # date) — the one global order every reservation and release follows.
+    goods = [line for line in lines if line.slot_id is None]
+    taken = _take_lots(goods, today) if goods else {}
+    for line in sorted(
+        (line for line in lines if line.slot_id is not None),
+        key=lambda line: (line.product_id, line.slot.date),
+    ):
+        _take_places(line)
+    # The checkout answers with what it made, without reading it back.
+    for order in orders:
+        _prefetched(order, "lines", [line for line in lines if line.order is order])
+    for line in lines:
+        _prefetched(line, "allocations", taken.get(line.pk, []))
+    _prefetched(checkout, "orders", orders)
     return checkout
+
+
+def _prefetched(obj: object, name: str, items: list[Any]) -> None:
+    """Give ``obj.<name>.all()`` these items, as ``prefetch_related`` does (a queryset
+    holding its results; anything else asked of the manager still queries)."""
+    queryset = getattr(obj, name).get_queryset()
+    queryset._result_cache = items
+    queryset._prefetch_done = True
+    obj.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
+
+
+def _slot_for(product: Product, day: date) -> ExperienceSlot:
+    """The product's slot of that day, made on first use (not locked here)."""
+    try:
+        with transaction.atomic():
+            slot, _ = ExperienceSlot.objects.get_or_create(
+                product=product,
+                date=day,
+                defaults={"capacity": product.capacity_per_day},
+            )
+    except IntegrityError:  # made concurrently
+        slot = ExperienceSlot.objects.get(product=product, date=day)
+    return slot
+
+
+def _take_places(line: OrderLine) -> None:
+    """Lock the line's slot and reserve its places, or raise :class:`Conflict`."""
+    slot = ExperienceSlot.objects.select_for_update().get(pk=line.slot_id)
+    places = int(line.quantity)
+    if slot.reserved + places > slot.capacity:
+        raise Conflict(
+            f"Only {slot.capacity - slot.reserved} places left on {slot.date} for "
+            f"{line.product.title_zh}.",
+            extra={
+                "product": line.product_id,
+                "date": str(slot.date),
+                "available": slot.capacity - slot.reserved,
+            },
+        )
+    ExperienceSlot.objects.filter(pk=slot.pk).update(reserved=F("reserved") + places)
+    line.slot = slot
+
+
+def _shortage(product: Product, left: Decimal) -> Conflict:
+    return Conflict(
+        f"Only {left.normalize():f} {product.unit} of {product.title_zh} left.",
+        extra={"product": product.pk, "available": str(left)},
+    )
+
+
+def _take_lots(lines: list[OrderLine], today: date) -> dict[int, list[Allocation]]:
+    """Allocate each goods line from its product's fresh lots, first in first out.
+
+    Returns the allocations by line id, or raises :class:`Conflict` naming the first
+    product short of stock.
+    """
+    if connection.vendor == "postgresql":
+        return _take_lots_postgresql(lines, today)
+    taken: dict[int, list[Allocation]] = {}
+    for line in sorted(lines, key=lambda line: line.product_id):
+        lots = list(
+            StockLot.objects.select_for_update()
+            .filter(product_id=line.product_id, available__gt=0)
+            .order_by("id")
+        )
+        fresh = [
+            lot
+            for lot in lots
+            if lot.harvested_on + timedelta(days=lot.shelf_life_days) >= today
+        ]
+        fresh.sort(key=lambda lot: (lot.harvested_on, lot.pk))  # first in, first out
+        left = sum((lot.available for lot in fresh), Decimal(0))
+        if left < line.quantity:
+            raise _shortage(line.product, left)
+        need = line.quantity
+        for lot in fresh:
+            if need <= 0:
+                break
+            take = min(lot.available, need)
+            taken.setdefault(line.pk, []).append(
+                Allocation(line=line, lot=lot, quantity=take)
+            )
+            need -= take
+    allocations = [a for line_taken in taken.values() for a in line_taken]
+    Allocation.objects.bulk_create(allocations)
+    for allocation in sorted(allocations, key=lambda a: a.lot.pk):
+        StockLot.objects.filter(pk=allocation.lot.pk).update(
+            available=F("available") - allocation.quantity
+        )
+    return taken
+
+
+# One statement, one round trip while the lots are locked: lock the fresh lots of the
+# wanted products in (product, lot) order; give each line its lots first in, first
+# out; if every product has enough, decrement the lots and record the allocations.
+# Concurrent checkouts wait at the lock, then see the committed ``available``
+# (PostgreSQL re-reads a row it waited for); the CHECK constraints back it up.
+_TAKE_LOTS_SQL = """
+WITH wanted (line_id, product_id, need) AS (VALUES {values}),
+locked AS (
+    SELECT l.id, l.product_id, l.code, l.available, l.harvested_on
+    FROM market_stocklot l
+    WHERE l.product_id IN (SELECT product_id FROM wanted)
+      AND l.available > 0
+      AND l.harvested_on + l.shelf_life_days >= %s
+    ORDER BY l.product_id, l.id
+    FOR UPDATE
+),
+ranked AS (
+    SELECT k.id, k.code, k.harvested_on, k.available, w.line_id, w.need,
+           sum(k.available) OVER (
+               PARTITION BY k.product_id ORDER BY k.harvested_on, k.id
+           ) - k.available AS before
+    FROM locked k JOIN wanted w ON w.product_id = k.product_id
+),
+totals AS (
+    SELECT w.product_id, w.line_id, w.need, coalesce(sum(k.available), 0) AS remaining
+    FROM wanted w LEFT JOIN locked k ON k.product_id = w.product_id
+    GROUP BY w.product_id, w.line_id, w.need
+),
+enough AS (SELECT bool_and(remaining >= need) AS ok FROM totals),
+taken AS (
+    SELECT r.id, r.code, r.harvested_on, r.line_id,
+           least(r.available, r.need - r.before) AS quantity
+    FROM ranked r, enough
+    WHERE enough.ok AND r.before < r.need
+),
+decremented AS (
+    UPDATE market_stocklot s SET available = s.available - t.quantity
+    FROM taken t WHERE s.id = t.id
+    RETURNING s.id
+),
+recorded AS (
+    INSERT INTO market_allocation (line_id, lot_id, quantity)
+    SELECT line_id, id, quantity FROM taken
+    RETURNING id, line_id, lot_id
+)
+SELECT 'short', t.line_id, NULL, NULL, NULL, t.remaining, NULL
+FROM totals t WHERE t.remaining < t.need
+UNION ALL
+SELECT 'taken', r.line_id, r.lot_id, t.code, t.harvested_on, t.quantity, r.id
+FROM recorded r JOIN taken t ON t.id = r.lot_id AND t.line_id = r.line_id
+ORDER BY 1, 2, 5, 3
+"""
+
+
+def _take_lots_postgresql(
+    lines: list[OrderLine], today: date
+) -> dict[int, list[Allocation]]:
+    by_id = {line.pk: line for line in lines}
+    values = ", ".join(["(%s::bigint, %s::bigint, %s::numeric)"] * len(lines))
+    params: list[object] = [
+        x for line in lines for x in (line.pk, line.product_id, line.quantity)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_LOTS_SQL.format(values=values), [*params, today])
+        rows = cursor.fetchall()
+    short = sorted(
+        (by_id[line_id] for kind, line_id, *_ in rows if kind == "short"),
+        key=lambda line: line.product_id,
+    )
+    if short:
+        left = next(r[5] for r in rows if r[0] == "short" and r[1] == short[0].pk)
+        raise _shortage(short[0].product, left)
+    taken: dict[int, list[Allocation]] = {}
+    for _kind, line_id, lot_id, code, harvested_on, quantity, allocation_id in rows:
+        line = by_id[line_id]
+        lot = StockLot(
+            id=lot_id, code=code, harvested_on=harvested_on, product_id=line.product_id
+        )
+        taken.setdefault(line_id, []).append(
+            Allocation(id=allocation_id, line=line, lot=lot, quantity=quantity)
+        )
+    return taken
 
 
 def release_stock(order: Order) -> None:
