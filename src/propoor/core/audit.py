@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from propoor.core.models import AuditEntry, AuditHead, AuditPending
@@ -127,67 +128,193 @@ def audit_defer(
     transaction.on_commit(audit_seal, robust=True)
 
 
+def audit_defer_sql(
+    *,
+    action: str,
+    actor: object | None = None,
+    object_type: str = "",
+    object_id: object = "",
+    data: dict[str, object] | None = None,
+) -> tuple[str, list[object]]:
+    """:func:`audit_defer` for a caller that writes in one SQL statement (PostgreSQL).
+
+    Returns an ``INSERT … SELECT`` of the pending entry and its parameters, and has
+    the entry chained after the commit; the caller runs the statement (as it is, or as
+    a data-modifying ``WITH`` item, or with a ``FROM``/``WHERE`` of its own appended
+    so that the entry is written only with its change) in the transaction it commits.
+    """
+    table = AuditPending._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (at, actor_id, actor, action, object_type, object_id,"
+        f" data) SELECT %s::timestamptz, %s::bigint, %s::varchar, %s::varchar,"
+        f" %s::varchar, %s::varchar, %s::jsonb"
+    )
+    params: list[object] = [
+        timezone.now(),
+        getattr(actor, "pk", None),
+        getattr(actor, "username", "") if actor is not None else "system",
+        action,
+        object_type,
+        str(object_id),
+        json.dumps(data or {}, default=str, ensure_ascii=False),
+    ]
+    transaction.on_commit(audit_seal, robust=True)
+    return sql, params
+
+
 def audit_seal(*, wait: bool = False, batch: int = 500) -> int:
     """Chain the pending entries, oldest first; returns how many were chained.
 
-    With ``wait=False`` (after a commit), a seal that finds the head locked returns at
-    once: the holder, or the next seal, chains what is pending. ``wait=True`` (the
-    command) waits for the head and chains everything pending.
+    With ``wait=False`` (after a commit), a seal that finds the head locked (or
+    another thread of this process sealing) returns at once: the one sealing chains
+    what is pending, for before it lets the head go it looks again and chains what
+    was committed meanwhile. ``wait=True`` (the command) waits for the head.
     """
-    sealed = 0
-    while True:
-        with transaction.atomic():
-            head = (
-                AuditHead.objects.select_for_update(skip_locked=not wait)
-                .filter(id=1)
-                .first()
-            )
-            if head is None:
-                if AuditHead.objects.filter(id=1).exists():
-                    return sealed  # another seal holds the head
-                head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-            pending = list(
-                AuditPending.objects.select_for_update(skip_locked=True).order_by("id")[
-                    :batch
-                ]
-            )
-            if not pending:
-                return sealed
-            entries = []
-            for item in pending:
-                seq = head.last_seq + 1
-                entry_hash = _digest(
-                    prev_hash=head.last_hash,
-                    seq=seq,
-                    at=item.at,
-                    actor_id=item.actor_id,
-                    actor=item.actor,
-                    action=item.action,
-                    object_type=item.object_type,
-                    object_id=item.object_id,
-                    data=item.data,
-                )
-                entries.append(
-                    AuditEntry(
-                        seq=seq,
-                        at=item.at,
-                        actor_id=item.actor_id,
-                        actor=item.actor,
-                        action=item.action,
-                        object_type=item.object_type,
-                        object_id=item.object_id,
-                        data=item.data,
-                        prev_hash=head.last_hash,
-                        hash=entry_hash,
+    if not _sealing.acquire(blocking=wait):
+        return 0
+    try:
+        sealed = 0
+        while True:
+            with transaction.atomic():
+                head = _seal_head(wait=wait)
+                if head is None:
+                    return sealed  # another process holds the head
+                before, more = sealed, True
+                for _ in range(_BATCHES_PER_COMMIT):
+                    pending = _seal_pending(batch)
+                    if not pending:
+                        more = False
+                        break
+                    _seal_write(head, pending)
+                    sealed += len(pending)
+                if sealed > before:
+                    AuditHead.objects.filter(id=1).update(
+                        last_seq=head.last_seq, last_hash=head.last_hash
                     )
-                )
-                head.last_seq, head.last_hash = seq, entry_hash
-            AuditEntry.objects.bulk_create(entries)
-            AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
-            head.save(update_fields=["last_seq", "last_hash"])
-        sealed += len(pending)
-        if len(pending) < batch:
-            return sealed
+            if not more:
+                return sealed
+    finally:
+        _sealing.release()
+
+
+_sealing = threading.Lock()
+_BATCHES_PER_COMMIT = 20
+_HEAD_WAIT = "SELECT last_seq, last_hash FROM core_audithead WHERE id = 1 FOR UPDATE"
+_HEAD_SKIP = _HEAD_WAIT + " SKIP LOCKED"
+_PENDING = (
+    "SELECT id, at, actor_id, actor, action, object_type, object_id, data"
+    " FROM core_auditpending ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+_ENTRY_COLUMNS = (
+    "seq, at, actor_id, actor, action, object_type, object_id, data, prev_hash, hash"
+)
+
+
+def _seal_head(*, wait: bool) -> AuditHead | None:
+    """The chain's head, locked; None when another transaction holds it."""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
+        head, _ = AuditHead.objects.get_or_create(id=1)
+        return head
+    select = _HEAD_WAIT if wait else _HEAD_SKIP
+    with connection.cursor() as cursor:
+        cursor.execute(select)
+        row = cursor.fetchone()
+        if row is None:  # no head yet (a new database), or a locked one
+            cursor.execute(
+                "INSERT INTO core_audithead (id, last_seq, last_hash) VALUES (1, 0, %s)"
+                " ON CONFLICT (id) DO NOTHING",
+                [GENESIS],
+            )
+            cursor.execute(select)
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    return AuditHead(id=1, last_seq=row[0], last_hash=row[1])
+
+
+def _seal_pending(batch: int) -> list[AuditPending]:
+    """The oldest pending entries (on PostgreSQL locked, skipping locked ones)."""
+    if connection.vendor != "postgresql":
+        return list(AuditPending.objects.order_by("id")[:batch])
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING, [batch])
+        rows = cursor.fetchall()
+    return [
+        AuditPending(
+            id=pk,
+            at=at,
+            actor_id=actor_id,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            data=json.loads(data) if isinstance(data, str) else data,
+        )
+        for pk, at, actor_id, actor, action, object_type, object_id, data in rows
+    ]
+
+
+def _seal_write(head: AuditHead, pending: list[AuditPending]) -> None:
+    """Append the entries after the head (moved along), delete them from pending."""
+    entries = []
+    for item in pending:
+        seq = head.last_seq + 1
+        entry_hash = _digest(
+            prev_hash=head.last_hash,
+            seq=seq,
+            at=item.at,
+            actor_id=item.actor_id,
+            actor=item.actor,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            data=item.data,
+        )
+        entries.append(
+            AuditEntry(
+                seq=seq,
+                at=item.at,
+                actor_id=item.actor_id,
+                actor=item.actor,
+                action=item.action,
+                object_type=item.object_type,
+                object_id=item.object_id,
+                data=item.data,
+                prev_hash=head.last_hash,
+                hash=entry_hash,
+            )
+        )
+        head.last_seq, head.last_hash = seq, entry_hash
+    if connection.vendor != "postgresql":
+        AuditEntry.objects.bulk_create(entries)
+        AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
+        return
+    values = ", ".join(
+        ["(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(entries)
+    )
+    params: list[object] = []
+    for e in entries:
+        params += [
+            e.seq,
+            e.at,
+            e.actor_id,
+            e.actor,
+            e.action,
+            e.object_type,
+            e.object_id,
+            json.dumps(e.data, ensure_ascii=False),
+            e.prev_hash,
+            e.hash,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO core_auditentry ({_ENTRY_COLUMNS}) VALUES {values}",  # noqa: S608
+            params,
+        )
+        cursor.execute(
+            "DELETE FROM core_auditpending WHERE id = ANY(%s)",
+            [[p.pk for p in pending]],
+        )
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from propoor.core.audit import audit_defer
-from propoor.core.errors import Conflict, PermissionDenied, ValidationFailed
+from propoor.core.audit import audit_defer, audit_defer_sql
+from propoor.core.errors import (
+    ApplicationError,
+    Conflict,
+    PermissionDenied,
+    ValidationFailed,
+)
 from propoor.core.money import to_money
 from propoor.market.models import (
     Allocation,
@@ -142,19 +148,23 @@ def checkout_create(
         raise ValidationFailed("Send an idempotency key of 8 to 64 characters.")
     if not contact_name.strip() or not contact_phone.strip():
         raise ValidationFailed("Give a contact name and phone number.")
-    existing = Checkout.objects.filter(buyer=buyer, idempotency_key=key).first()
-    if existing is not None:
-        return existing, False
     now = now or timezone.now()
-    if public_buyer is not None and (
-        public_buyer.year != timezone.localdate(now).year
-        or not public_buyer.users.filter(pk=getattr(buyer, "pk", None)).exists()
-    ):
-        raise PermissionDenied(
-            "You do not buy for this organisation this year.",
-            extra={"public_buyer": public_buyer.pk},
-        )
-    checked = _check_lines(lines, timezone.localdate(now))
+    try:
+        if public_buyer is not None and (
+            public_buyer.year != timezone.localdate(now).year
+            or not public_buyer.users.filter(pk=getattr(buyer, "pk", None)).exists()
+        ):
+            raise PermissionDenied(
+                "You do not buy for this organisation this year.",
+                extra={"public_buyer": public_buyer.pk},
+            )
+        checked = _check_lines(lines, timezone.localdate(now))
+    except ApplicationError:
+        # a request repeated after its cart stopped being valid still gets its answer
+        existing = _existing(buyer, key)
+        if existing is None:
+            raise
+        return existing, False
     try:
         with transaction.atomic():
             checkout = _reserve_and_create(
@@ -170,12 +180,17 @@ def checkout_create(
                 public_buyer=public_buyer,
             )
     except IntegrityError:
-        # The same key raced in from a second request: that one won.
-        existing = Checkout.objects.filter(buyer=buyer, idempotency_key=key).first()
+        checkout = None  # the key is taken: by this request's first try, or a race
+    if checkout is None:
+        existing = _existing(buyer, key)
         if existing is None:
-            raise
+            raise Conflict("The checkout could not be recorded; send it again.")
         return existing, False
     return checkout, True
+
+
+def _existing(buyer: object, key: str) -> Checkout | None:
+    return Checkout.objects.filter(buyer=buyer, idempotency_key=key).first()
 
 
 def _reserve_and_create(
@@ -189,14 +204,16 @@ def _reserve_and_create(
     now: datetime,
     hold: timedelta,
     public_buyer: PublicBuyer | None = None,
-) -> Checkout:
-    """Write the checkout, then reserve: the contended rows are locked last.
+) -> Checkout | None:
+    """Write the checkout and reserve its stock; the contended rows are locked last.
 
     Everything that locks nothing another checkout waits for (the checkout, its
-    orders, lines and transitions, the pending audit entry) is written first; the
-    lots are then locked, allocated and decremented in one statement on PostgreSQL,
-    and the experience slots after them; the commit follows at once. A shortage
-    raises :class:`Conflict` and the caller's transaction rolls everything back.
+    orders, lines and transitions, the pending audit entry) is written first, then
+    the goods lots are locked, allocated and decremented, then the experience slots;
+    the caller commits at once. On PostgreSQL all but the slots is one statement, so
+    a lot stays locked for that statement and the commit only. A shortage raises
+    :class:`Conflict` and the caller's transaction rolls everything back. A key used
+    before: ``None`` on PostgreSQL (nothing written), ``IntegrityError`` elsewhere.
     """
     today = timezone.localdate(now)
     slots = {
@@ -207,20 +224,19 @@ def _reserve_and_create(
     by_seller: dict[int, list[tuple[Product, Decimal, date | None]]] = defaultdict(list)
     for entry in checked:
         by_seller[entry[0].seller_id].append(entry)
-    total = sum((to_money(p.price * q) for p, q, _ in checked), Decimal(0))
-    checkout = Checkout.objects.create(
+    checkout = Checkout(
         number=_number("C", now),
         buyer=buyer,
         idempotency_key=key,
-        total=total,
+        total=sum((to_money(p.price * q) for p, q, _ in checked), Decimal(0)),
+        created_at=now,
         expires_at=now + hold,
         contact_name=contact_name,
         contact_phone=contact_phone,
         address=address,
         on_behalf_of=on_behalf_of,
     )
-    sellers = sorted(by_seller)
-    orders = Order.objects.bulk_create(
+    orders = [
         Order(
             number=f"{checkout.number}-{n}",
             checkout=checkout,
@@ -229,12 +245,13 @@ def _reserve_and_create(
             total=sum(
                 (to_money(p.price * q) for p, q, _ in by_seller[seller_id]), Decimal(0)
             ),
+            created_at=now,
             expires_at=checkout.expires_at,
             public_buyer=public_buyer,
         )
-        for n, seller_id in enumerate(sellers, 1)
-    )
-    lines = OrderLine.objects.bulk_create(
+        for n, seller_id in enumerate(sorted(by_seller), 1)
+    ]
+    lines = [
         OrderLine(
             order=order,
             product=product,
@@ -243,30 +260,26 @@ def _reserve_and_create(
             amount=to_money(product.price * quantity),
             slot=slots[(product.pk, day)] if day else None,
         )
-        for order, seller_id in zip(orders, sellers, strict=True)
-        for product, quantity, day in by_seller[seller_id]
-    )
-    OrderTransition.objects.bulk_create(
-        OrderTransition(
-            order=order,
-            from_status="",
-            to_status=OrderStatus.PENDING_PAYMENT,
-            event="checkout",
-            by=buyer if getattr(buyer, "pk", None) else None,
-        )
         for order in orders
-    )
-    audit_defer(
-        action="market.checkout",
-        actor=buyer,
-        object_type="market.checkout",
-        object_id=checkout.number,
-        data={"orders": len(orders), "total": str(total)},
-    )
-    # Now the contended rows: lots in (product, lot) order, then slots by (product,
-    # date) — the one global order every reservation and release follows.
-    goods = [line for line in lines if line.slot_id is None]
-    taken = _take_lots(goods, today) if goods else {}
+        for product, quantity, day in by_seller[order.seller_id]
+    ]
+    audit = {
+        "action": "market.checkout",
+        "actor": buyer,
+        "object_type": "market.checkout",
+        "object_id": checkout.number,
+        "data": {"orders": len(orders), "total": str(checkout.total)},
+    }
+    if connection.vendor == "postgresql":
+        made = _create_and_take_postgresql(checkout, orders, lines, audit, today)
+        if made is None:
+            return None  # the key was used before: nothing was written
+        taken = made
+    else:
+        _create(checkout, orders, lines, audit)
+        goods = [line for line in lines if line.slot_id is None]
+        taken = _take_lots(goods, today) if goods else {}
+    # slots after lots, by (product, date): the one global lock order
     for line in sorted(
         (line for line in lines if line.slot_id is not None),
         key=lambda line: (line.product_id, line.slot.date),
@@ -279,6 +292,227 @@ def _reserve_and_create(
         _prefetched(line, "allocations", taken.get(line.pk, []))
     _prefetched(checkout, "orders", orders)
     return checkout
+
+
+def _transition(order: Order) -> OrderTransition:
+    return OrderTransition(
+        order=order,
+        from_status="",
+        to_status=OrderStatus.PENDING_PAYMENT,
+        event="checkout",
+        by_id=order.buyer_id,
+    )
+
+
+def _create(
+    checkout: Checkout,
+    orders: list[Order],
+    lines: list[OrderLine],
+    audit: dict[str, Any],
+) -> None:
+    """Save the checkout, orders, lines, transitions and audit entry (the ORM way)."""
+    checkout.save(force_insert=True)
+    Order.objects.bulk_create(orders)  # each takes its checkout's id, now known
+    OrderLine.objects.bulk_create(lines)
+    OrderTransition.objects.bulk_create(_transition(order) for order in orders)
+    audit_defer(**audit)
+
+
+# The whole checkout in one statement on PostgreSQL: the checkout, its orders, lines,
+# transitions and pending audit entry are inserted; then the fresh lots of the goods
+# lines are locked in (product, lot) order, each line takes its lots first in, first
+# out, and — only if every product has enough — the lots are decremented and the
+# allocations recorded. Concurrent checkouts wait at the lock, then see the committed
+# ``available`` (PostgreSQL re-reads a row it waited for); the CHECK constraints back
+# it up. Answers one row: the ids made, the shortages, the allocations.
+_CHECKOUT_SQL = """
+WITH made_checkout AS (
+    INSERT INTO market_checkout (number, buyer_id, idempotency_key, total,
+        created_at, expires_at, contact_name, contact_phone, address, on_behalf_of_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (buyer_id, idempotency_key) DO NOTHING
+    RETURNING id
+),
+made_orders AS (
+    INSERT INTO market_order (number, checkout_id, buyer_id, seller_id, status,
+        total, created_at, expires_at, stock_released, public_buyer_id)
+    SELECT v.number, c.id, %s::bigint, v.seller_id, %s::varchar, v.total,
+        %s::timestamptz, %s::timestamptz, false, %s::bigint
+    FROM made_checkout c,
+        (VALUES {orders}) AS v (number, seller_id, total)
+    RETURNING id, number
+),
+made_lines AS (
+    INSERT INTO market_orderline (order_id, product_id, quantity, unit_price, amount,
+        slot_id)
+    SELECT o.id, v.product_id, v.quantity, v.unit_price, v.amount, v.slot_id
+    FROM made_orders o
+    JOIN (VALUES {lines}) AS v (number, product_id, quantity, unit_price, amount,
+        slot_id) ON v.number = o.number
+    RETURNING id, order_id, product_id, quantity, slot_id
+),
+made_transitions AS (
+    INSERT INTO market_ordertransition (order_id, from_status, to_status, event,
+        by_id, at, note)
+    SELECT o.id, '', %s::varchar, 'checkout', %s::bigint, %s::timestamptz, ''
+    FROM made_orders o
+),
+made_audit AS ({audit} FROM made_checkout),
+wanted AS (
+    SELECT id AS line_id, product_id, quantity AS need
+    FROM made_lines WHERE slot_id IS NULL
+),
+locked AS (
+    SELECT l.id, l.product_id, l.code, l.available, l.harvested_on
+    FROM market_stocklot l
+    WHERE l.product_id IN (SELECT product_id FROM wanted)
+      AND l.available > 0
+      AND l.harvested_on + l.shelf_life_days >= %s::date
+    ORDER BY l.product_id, l.id
+    FOR UPDATE
+),
+ranked AS (
+    SELECT k.id, k.code, k.harvested_on, k.available, w.line_id, w.need,
+           sum(k.available) OVER (
+               PARTITION BY k.product_id ORDER BY k.harvested_on, k.id
+           ) - k.available AS before
+    FROM locked k JOIN wanted w ON w.product_id = k.product_id
+),
+totals AS (
+    SELECT w.product_id, w.line_id, w.need, coalesce(sum(k.available), 0) AS remaining
+    FROM wanted w LEFT JOIN locked k ON k.product_id = w.product_id
+    GROUP BY w.product_id, w.line_id, w.need
+),
+enough AS (SELECT coalesce(bool_and(remaining >= need), true) AS ok FROM totals),
+taken AS (
+    SELECT r.id, r.code, r.harvested_on, r.line_id,
+           least(r.available, r.need - r.before) AS quantity
+    FROM ranked r, enough
+    WHERE enough.ok AND r.before < r.need
+),
+decremented AS (
+    UPDATE market_stocklot s SET available = s.available - t.quantity
+    FROM taken t WHERE s.id = t.id
+    RETURNING s.id
+),
+recorded AS (
+    INSERT INTO market_allocation (line_id, lot_id, quantity)
+    SELECT line_id, id, quantity FROM taken
+    RETURNING id, line_id, lot_id
+)
+SELECT
+    (SELECT id FROM made_checkout),
+    (SELECT json_agg(json_build_array(number, id)) FROM made_orders),
+    (SELECT json_agg(json_build_array(order_id, product_id, slot_id, id))
+     FROM made_lines),
+    (SELECT json_agg(json_build_array(product_id, remaining::text) ORDER BY product_id)
+     FROM totals WHERE remaining < need),
+    (SELECT json_agg(json_build_array(r.line_id, r.lot_id, t.code, t.harvested_on,
+         t.quantity::text, r.id) ORDER BY r.line_id, t.harvested_on, r.lot_id)
+     FROM recorded r JOIN taken t ON t.id = r.lot_id AND t.line_id = r.line_id)
+"""
+
+
+def _create_and_take_postgresql(
+    checkout: Checkout,
+    orders: list[Order],
+    lines: list[OrderLine],
+    audit: dict[str, Any],
+    today: date,
+) -> dict[int, list[Allocation]] | None:
+    """Run :data:`_CHECKOUT_SQL`; give the objects their ids; the allocations by line
+    id, or :class:`Conflict` naming the first product short of stock; ``None`` when
+    the buyer's key was used before."""
+    audit_sql, audit_params = audit_defer_sql(**audit)
+    order_values = ", ".join(["(%s, %s::bigint, %s::numeric)"] * len(orders))
+    line_values = ", ".join(
+        ["(%s, %s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::bigint)"]
+        * len(lines)
+    )
+    sql = _CHECKOUT_SQL.format(orders=order_values, lines=line_values, audit=audit_sql)
+    buyer_id = checkout.buyer_id
+    params: list[object] = [
+        checkout.number,
+        buyer_id,
+        checkout.idempotency_key,
+        checkout.total,
+        checkout.created_at,
+        checkout.expires_at,
+        checkout.contact_name,
+        checkout.contact_phone,
+        checkout.address,
+        checkout.on_behalf_of_id,
+        buyer_id,
+        OrderStatus.PENDING_PAYMENT.value,
+        checkout.created_at,
+        checkout.expires_at,
+        orders[0].public_buyer_id,
+        *(x for o in orders for x in (o.number, o.seller_id, o.total)),
+        *(
+            x
+            for line in lines
+            for x in (
+                line.order.number,
+                line.product_id,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.slot_id,
+            )
+        ),
+        OrderStatus.PENDING_PAYMENT.value,
+        buyer_id,
+        checkout.created_at,
+        *audit_params,
+        today,
+    ]
+    # Bound and prepared by the server: the statement is planned once per connection
+    # and shape of cart, not at every checkout.
+    connection.ensure_connection()
+    with (
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    assert row is not None  # noqa: S101  (a SELECT of subqueries answers one row)
+    checkout_id, order_ids, line_ids, short, taken_rows = row
+    if checkout_id is None:
+        return None
+    checkout.id = checkout_id
+    checkout._state.adding = False
+    numbered = dict(order_ids)
+    for order in orders:
+        order.id = numbered[order.number]
+        order.checkout = checkout  # through the descriptor: id and object kept
+        order._state.adding = False
+    keyed = {(o, p, s): pk for o, p, s, pk in line_ids}
+    for line in lines:
+        line.order = line.order  # the order's id, object kept
+        line.id = keyed[(line.order_id, line.product_id, line.slot_id)]
+        line._state.adding = False
+    if short:
+        product_id, remaining = short[0]
+        product = next(line.product for line in lines if line.product_id == product_id)
+        raise _shortage(product, Decimal(remaining))
+    by_id = {line.pk: line for line in lines}
+    taken: dict[int, list[Allocation]] = {}
+    for line_id, lot_id, code, harvested_on, quantity, allocation_id in (
+        taken_rows or []
+    ):
+        line = by_id[line_id]
+        lot = StockLot(
+            id=lot_id,
+            code=code,
+            harvested_on=date.fromisoformat(harvested_on),
+            product_id=line.product_id,
+        )
+        allocation = Allocation(
+            id=allocation_id, line=line, lot=lot, quantity=Decimal(quantity)
+        )
+        allocation._state.adding = False
+        taken.setdefault(line_id, []).append(allocation)
+    return taken
 
 
 def _prefetched(obj: object, name: str, items: list[Any]) -> None:
@@ -330,13 +564,12 @@ def _shortage(product: Product, left: Decimal) -> Conflict:
 
 
 def _take_lots(lines: list[OrderLine], today: date) -> dict[int, list[Allocation]]:
-    """Allocate each goods line from its product's fresh lots, first in first out.
+    """Allocate each goods line from its product's fresh lots, first in first out
+    (the ORM way; :data:`_CHECKOUT_SQL` does the same on PostgreSQL).
 
     Returns the allocations by line id, or raises :class:`Conflict` naming the first
     product short of stock.
     """
-    if connection.vendor == "postgresql":
-        return _take_lots_postgresql(lines, today)
     taken: dict[int, list[Allocation]] = {}
     for line in sorted(lines, key=lambda line: line.product_id):
         lots = list(
@@ -367,90 +600,6 @@ def _take_lots(lines: list[OrderLine], today: date) -> dict[int, list[Allocation
     for allocation in sorted(allocations, key=lambda a: a.lot.pk):
         StockLot.objects.filter(pk=allocation.lot.pk).update(
             available=F("available") - allocation.quantity
-        )
-    return taken
-
-
-# One statement, one round trip while the lots are locked: lock the fresh lots of the
-# wanted products in (product, lot) order; give each line its lots first in, first
-# out; if every product has enough, decrement the lots and record the allocations.
-# Concurrent checkouts wait at the lock, then see the committed ``available``
-# (PostgreSQL re-reads a row it waited for); the CHECK constraints back it up.
-_TAKE_LOTS_SQL = """
-WITH wanted (line_id, product_id, need) AS (VALUES {values}),
-locked AS (
-    SELECT l.id, l.product_id, l.code, l.available, l.harvested_on
-    FROM market_stocklot l
-    WHERE l.product_id IN (SELECT product_id FROM wanted)
-      AND l.available > 0
-      AND l.harvested_on + l.shelf_life_days >= %s
-    ORDER BY l.product_id, l.id
-    FOR UPDATE
-),
-ranked AS (
-    SELECT k.id, k.code, k.harvested_on, k.available, w.line_id, w.need,
-           sum(k.available) OVER (
-               PARTITION BY k.product_id ORDER BY k.harvested_on, k.id
-           ) - k.available AS before
-    FROM locked k JOIN wanted w ON w.product_id = k.product_id
-),
-totals AS (
-    SELECT w.product_id, w.line_id, w.need, coalesce(sum(k.available), 0) AS remaining
-    FROM wanted w LEFT JOIN locked k ON k.product_id = w.product_id
-    GROUP BY w.product_id, w.line_id, w.need
-),
-enough AS (SELECT bool_and(remaining >= need) AS ok FROM totals),
-taken AS (
-    SELECT r.id, r.code, r.harvested_on, r.line_id,
-           least(r.available, r.need - r.before) AS quantity
-    FROM ranked r, enough
-    WHERE enough.ok AND r.before < r.need
-),
-decremented AS (
-    UPDATE market_stocklot s SET available = s.available - t.quantity
-    FROM taken t WHERE s.id = t.id
-    RETURNING s.id
-),
-recorded AS (
-    INSERT INTO market_allocation (line_id, lot_id, quantity)
-    SELECT line_id, id, quantity FROM taken
-    RETURNING id, line_id, lot_id
-)
-SELECT 'short', t.line_id, NULL, NULL, NULL, t.remaining, NULL
-FROM totals t WHERE t.remaining < t.need
-UNION ALL
-SELECT 'taken', r.line_id, r.lot_id, t.code, t.harvested_on, t.quantity, r.id
-FROM recorded r JOIN taken t ON t.id = r.lot_id AND t.line_id = r.line_id
-ORDER BY 1, 2, 5, 3
-"""
-
-
-def _take_lots_postgresql(
-    lines: list[OrderLine], today: date
-) -> dict[int, list[Allocation]]:
-    by_id = {line.pk: line for line in lines}
-    values = ", ".join(["(%s::bigint, %s::bigint, %s::numeric)"] * len(lines))
-    params: list[object] = [
-        x for line in lines for x in (line.pk, line.product_id, line.quantity)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_LOTS_SQL.format(values=values), [*params, today])
-        rows = cursor.fetchall()
-    short = sorted(
-        (by_id[line_id] for kind, line_id, *_ in rows if kind == "short"),
-        key=lambda line: line.product_id,
-    )
-    if short:
-        left = next(r[5] for r in rows if r[0] == "short" and r[1] == short[0].pk)
-        raise _shortage(short[0].product, left)
-    taken: dict[int, list[Allocation]] = {}
-    for _kind, line_id, lot_id, code, harvested_on, quantity, allocation_id in rows:
-        line = by_id[line_id]
-        lot = StockLot(
-            id=lot_id, code=code, harvested_on=harvested_on, product_id=line.product_id
-        )
-        taken.setdefault(line_id, []).append(
-            Allocation(id=allocation_id, line=line, lot=lot, quantity=quantity)
         )
     return taken
 

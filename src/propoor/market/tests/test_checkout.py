@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from propoor.core.errors import Conflict, PermissionDenied, ValidationFailed
+from propoor.core.models import AuditPending
 from propoor.households.tests.factories import VILLAGE_A2, make_user
 from propoor.market import services
 from propoor.market.models import Order, OrderTransition, StockLot
@@ -52,6 +53,52 @@ def test_one_checkout_makes_one_order_per_seller(buyer) -> None:
         contact_phone="138",
     )
     assert (again.pk, created_again) == (checkout.pk, False)
+
+
+def test_a_repeated_key_writes_nothing_more_even_once_the_cart_is_invalid(
+    buyer,
+) -> None:
+    apples = make_product(make_seller(), price="10.00")
+    make_lot(apples, "5")
+
+    def again(quantity: str):  # type: ignore[no-untyped-def]
+        return services.checkout_create(
+            buyer,
+            lines=[services.LineIn(apples.pk, Decimal(quantity))],
+            idempotency_key="same-key-0001",
+            contact_name="李",
+            contact_phone="138",
+        )
+
+    first, _ = again("2")
+    counts = (
+        Order.objects.count(),
+        OrderTransition.objects.count(),
+        AuditPending.objects.count(),
+    )
+
+    # the same key again: the product sold out meanwhile, then stopped being on sale
+    repeated, created = again("4")
+    apples.active = False
+    apples.save(update_fields=["active"])
+    later, created_later = again("4")
+
+    assert (repeated.pk, created, later.pk, created_later) == (
+        first.pk,
+        False,
+        first.pk,
+        False,
+    )
+    assert (
+        (
+            Order.objects.count(),
+            OrderTransition.objects.count(),
+            AuditPending.objects.count(),
+        )
+        == counts
+        == (1, 1, 1)
+    )
+    assert StockLot.objects.get().available == Decimal("3.000")
 
 
 def test_stock_is_taken_first_in_first_out_across_lots(buyer) -> None:
