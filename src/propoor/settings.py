@@ -143,6 +143,10 @@ PROPOOR_OFFICIAL_STANDARD = os.environ.get("PROPOOR_OFFICIAL_STANDARD", "cn-nati
 PROPOOR_RESULT_PARTITION_ROWS = int(
     os.environ.get("PROPOOR_RESULT_PARTITION_ROWS", "20000")
 )
+# On PostgreSQL, bulk reads and writes of identification over this many rows use up
+# to PROPOOR_BULK_CONNECTIONS connections at once (households/identification_io.py).
+PROPOOR_BULK_PARALLEL_ROWS = int(os.environ.get("PROPOOR_BULK_PARALLEL_ROWS", "200000"))
+PROPOOR_BULK_CONNECTIONS = int(os.environ.get("PROPOOR_BULK_CONNECTIONS", "2"))
 # Uploaded files (lesson videos); served through views that check access.
 MEDIA_ROOT = HOME / "var" / "media"
 MEDIA_URL = "/media/"

@@ -285,24 +285,15 @@ _WHEN_NOT_POOR = {Status.REGISTERED: Status.NOT_POOR}
 
 
 def _apply_statuses(
-    *, actor: object | None, verdicts: pl.DataFrame, prefix: str, run_id: int
+    *, actor: object | None, verdicts: pl.DataFrame, current: pl.DataFrame, run_id: int
 ) -> int:
-    """Move statuses by the verdicts (household_id, poor); one read, few writes.
+    """Move statuses by the verdicts (household_id, poor); no read, few writes.
 
-    Only households in a status some verdict moves are read (in steady state the
-    identified ones are not), unordered.
+    ``current`` holds each household's status as read with its snapshot; an UPDATE
+    moves a household only if it is still in that status.
     """
     movable = {str(status) for status in (*_WHEN_POOR, *_WHEN_NOT_POOR)}
-    rows = (
-        Household.objects.filter(village__code__startswith=prefix, status__in=movable)
-        .values_list("id", "status")
-        .order_by()
-    )
-    current = pl.DataFrame(
-        list(rows.iterator(chunk_size=50_000)),
-        schema={"household_id": pl.Int64, "status": pl.String},
-        orient="row",
-    )
+    current = current.filter(pl.col("status").is_in(sorted(movable)))
     moves = pl.DataFrame(
         [(True, str(old), str(new)) for old, new in _WHEN_POOR.items()]
         + [(False, str(old), str(new)) for old, new in _WHEN_NOT_POOR.items()],
@@ -409,11 +400,16 @@ def identification_run_detailed(
     started = timezone.now()
     step("read")
     try:
-        frame = snapshot_frame(
-            area_prefix=area.prefix, year=year, columns=input_columns(spec)
+        loaded = snapshot_frame(
+            area_prefix=area.prefix,
+            year=year,
+            columns=[*input_columns(spec), "status"],
         )
     except ValueError as exc:
         raise ValidationFailed(f"Standard {standard} cannot be run: {exc}") from exc
+    # the statuses as read with the snapshots; the kernel sees the standard's inputs
+    statuses = loaded.select("household_id", "status")
+    frame = loaded.drop("status")
     if frame.height == 0:
         raise ValidationFailed(
             f"No household in {area.name} has a {year} survey snapshot to identify."
@@ -471,7 +467,7 @@ def identification_run_detailed(
         moved = 0
         if standard.name == settings.PROPOOR_OFFICIAL_STANDARD:
             moved = _apply_statuses(
-                actor=actor, verdicts=changed, prefix=area.prefix, run_id=run.pk
+                actor=actor, verdicts=changed, current=statuses, run_id=run.pk
             )
         run.finished_at = timezone.now()
         run.save(update_fields=["finished_at"])

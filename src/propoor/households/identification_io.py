@@ -9,12 +9,13 @@ same way (``COPY … FROM STDIN`` / ``executemany``).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import polars as pl
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 
 from propoor.core.money import MoneyField
 from propoor.households.models import (
@@ -36,6 +37,10 @@ _SKIPPED = {
     "wishes_note",
     "updated_at",
 }
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _snapshot_columns() -> list[tuple[str, str, pl.DataType]]:
@@ -86,11 +91,14 @@ def _is_postgres() -> bool:
 _LOADABLE: dict[str, tuple[str, pl.DataType]] = {
     "household_id": ("s.household_id", pl.Int64()),
     "village": ("h.village_id", pl.String()),
+    "status": ("h.status", pl.String()),
     **{name: (expr, dtype) for name, expr, dtype in SNAPSHOT_COLUMNS},
 }
 
 
-def _snapshot_query(columns: Sequence[str], *, money_as_text: bool = False) -> str:
+def _snapshot_query(
+    columns: Sequence[str], *, money_as_text: bool = False, id_range: bool = False
+) -> str:
     exprs = {name: _LOADABLE[name][0] for name in columns}
     if money_as_text:
         exprs.update((n, _MONEY_AS_TEXT[n][0]) for n in columns if n in _MONEY_AS_TEXT)
@@ -101,8 +109,71 @@ def _snapshot_query(columns: Sequence[str], *, money_as_text: bool = False) -> s
         f"SELECT {select} "  # noqa: S608
         f"FROM {snapshot} s JOIN {household} h ON h.id = s.household_id "
         f"WHERE s.year = %s AND h.village_id LIKE %s "
-        f"ORDER BY s.household_id"
+        + ("AND s.household_id BETWEEN %s AND %s " if id_range else "")
+        + "ORDER BY s.household_id"
     )
+
+
+def _workers() -> int:
+    """Connections a bulk read or write may use at once (PostgreSQL)."""
+    return max(1, int(settings.PROPOOR_BULK_CONNECTIONS))
+
+
+def _in_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``work`` over ``items``, one thread and one database connection each."""
+
+    def run(item: T) -> R:
+        try:
+            return work(item)
+        finally:
+            connections["default"].close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        return list(pool.map(run, items))
+
+
+def _copy_out(sql: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    return buffer
+
+
+def _copy_out_parts(
+    names: list[str],
+    params: list[object],
+    parse: Callable[[io.BytesIO], pl.DataFrame],
+) -> list[pl.DataFrame]:
+    """The snapshot query's rows, parsed, in household order: read (and parsed) over
+    several connections at once, each a range of household ids, when the registry is
+    large and the rows are committed; over the caller's connection otherwise."""
+    select = _snapshot_query(names, money_as_text=True, id_range=True)
+    head = "COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id), max(id) FROM {Household._meta.db_table}")  # noqa: S608
+        low, high = cursor.fetchone()
+        if low is None:
+            low = high = 0
+        workers = _workers()
+        if (
+            workers == 1
+            or connection.in_atomic_block  # uncommitted rows: one connection sees them
+            or high - low < settings.PROPOOR_BULK_PARALLEL_ROWS
+        ):
+            sql = cursor.mogrify(select, [*params, low, high])
+            return [parse(_copy_out(head.format(sql)))]
+        step = (high - low) // workers + 1
+        queries = [
+            head.format(
+                cursor.mogrify(
+                    select, [*params, low + k * step, low + (k + 1) * step - 1]
+                )
+            )
+            for k in range(workers)
+        ]
+    return _in_threads(lambda sql: parse(_copy_out(sql)), queries)
 
 
 def snapshot_frame(
@@ -111,10 +182,15 @@ def snapshot_frame(
     """The snapshots of ``year`` of households whose village is under the prefix.
 
     ``columns`` names the columns to load (``household_id``, ``village`` and the
-    kernel's snapshot fields, e.g. ``kernel.identify.input_columns(spec)``), in that
-    order; ``None`` loads all of them. An unknown name raises ``ValueError``.
+    kernel's snapshot fields, e.g. ``kernel.identify.input_columns(spec)``; also the
+    household's ``status``), in that order; ``None`` loads all but the status. An
+    unknown name raises ``ValueError``.
     """
-    names = list(_LOADABLE) if columns is None else list(dict.fromkeys(columns))
+    names = (
+        [n for n in _LOADABLE if n != "status"]
+        if columns is None
+        else list(dict.fromkeys(columns))
+    )
     unknown = [name for name in names if name not in _LOADABLE]
     if not names:
         raise ValueError("name at least one snapshot column to load")
@@ -125,18 +201,11 @@ def snapshot_frame(
     params: list[object] = [year, f"{area_prefix}%"]
     if _is_postgres():
         money = [name for name in names if name in _MONEY_AS_TEXT]
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            select = _snapshot_query(names, money_as_text=True)
-            query = cursor.mogrify(select, params)  # type: ignore[attr-defined]
-            sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-            with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
-                for block in copy:
-                    buffer.write(block)
-        buffer.seek(0)
-        frame = pl.read_csv(
-            buffer, schema=schema | {n: _MONEY_AS_TEXT[n][1] for n in money}
-        ).with_columns((pl.col(money) * 100).cast(pl.Int64))
+        typed = schema | {n: _MONEY_AS_TEXT[n][1] for n in money}
+        parts = _copy_out_parts(
+            names, params, lambda buffer: pl.read_csv(buffer, schema=typed)
+        )
+        frame = pl.concat(parts).with_columns((pl.col(money) * 100).cast(pl.Int64))
     else:
         chunks: list[pl.DataFrame] = []
         with connection.cursor() as cursor:
@@ -211,23 +280,55 @@ def _write_partition(frame: pl.DataFrame, run_id: int) -> int:
     A fresh table takes the rows with no index to keep up and no foreign-key trigger
     per row; ``ATTACH PARTITION`` then builds the partitioned indexes in one pass and
     checks the foreign keys with one set-wise query each. The CHECK on ``batch``
-    spares the attach a scan of the rows. All of it is one transaction with the
-    caller's: a failed run leaves no table behind.
+    spares the attach a scan of the rows.
+
+    Under ``settings.PROPOOR_BULK_PARALLEL_ROWS`` rows, all of it happens in the
+    caller's transaction. From there on, the rows are loaded over several connections at
+    once: the table is then made and filled in transactions of their own (nothing
+    reads an unattached table), and attached in the caller's, which commits or rolls
+    back the run as one; a failed run drops the table.
     """
     parent = IdentificationResult._meta.db_table
-    part = f"{parent}_run{run_id}"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f'CREATE TABLE "{part}" (LIKE "{parent}" INCLUDING DEFAULTS'
-            f' INCLUDING CONSTRAINTS, CONSTRAINT "{part}_batch"'
-            f" CHECK (batch = {int(run_id)}))"
-        )
-        _copy_in(cursor, part, frame.with_columns(pl.lit(run_id).alias("batch")))
-        cursor.execute(
-            f'ALTER TABLE "{parent}" ATTACH PARTITION "{part}"'
-            f" FOR VALUES IN ({int(run_id)})"
-        )
+    part = f"{parent}_run{int(run_id)}"
+    create = (
+        f'CREATE TABLE "{part}" (LIKE "{parent}" INCLUDING DEFAULTS'
+        f' INCLUDING CONSTRAINTS, CONSTRAINT "{part}_batch"'
+        f" CHECK (batch = {int(run_id)}))"
+    )
+    rows = frame.with_columns(pl.lit(run_id).alias("batch"))
+    workers = _workers()
+    if workers == 1 or frame.height < settings.PROPOOR_BULK_PARALLEL_ROWS:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(create)
+            _copy_in(cursor, part, rows)
+            cursor.execute(_attach(parent, part, run_id))
+        return frame.height
+
+    def load(chunk: pl.DataFrame) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _copy_in(cursor, part, chunk)
+
+    _in_threads(_execute, [create])
+    try:
+        size = frame.height // workers + 1
+        _in_threads(load, [rows.slice(k * size, size) for k in range(workers)])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_attach(parent, part, run_id))
+    except BaseException:
+        _in_threads(_execute, [f'DROP TABLE "{part}"'])
+        raise
     return frame.height
+
+
+def _attach(parent: str, part: str, run_id: int) -> str:
+    bound = f"FOR VALUES IN ({int(run_id)})"
+    return f'ALTER TABLE "{parent}" ATTACH PARTITION "{part}" {bound}'
+
+
+def _execute(sql: str) -> None:
+    """One statement, committed on its own (run in a thread: its own connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
 
 
 def result_partitions_prune() -> list[str]:

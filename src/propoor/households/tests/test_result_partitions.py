@@ -133,3 +133,85 @@ def test_the_partition_of_a_deleted_run_is_dropped_by_the_prune(settings) -> Non
     assert set(_partitions()) == {f"{TABLE}_run{kept.pk}", f"{TABLE}_shared"}
     assert kept.results.count() == 3
     assert result_partitions_prune() == []
+
+
+def _loose_tables() -> list[str]:
+    """Tables named as a run's partition that are not attached."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s"
+            " AND NOT relispartition ORDER BY relname",
+            [f"{TABLE}_run%"],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+@pytest.fixture
+def committed(transactional_db):  # type: ignore[no-untyped-def]
+    """A test whose writes commit; its runs' partitions are dropped afterwards
+    (emptying the tables, as the flush does, would leave them attached)."""
+    yield
+    IdentificationRun.objects.all().delete()
+    result_partitions_prune()
+
+
+def _verdicts(run: IdentificationRun) -> list[tuple[object, ...]]:
+    return list(
+        IdentificationResult.objects.filter(run=run)
+        .order_by("household_id")
+        .values_list(
+            "household_id",
+            "poor",
+            "per_capita_income",
+            "failed_conditions",
+            "explanation",
+            "input_digest",
+        )
+    )
+
+
+def test_over_several_connections_a_run_reads_and_writes_the_same(
+    settings, committed
+) -> None:
+    settings.PROPOOR_RESULT_PARTITION_ROWS = 2
+    settings.PROPOOR_BULK_PARALLEL_ROWS = 2  # households, and result rows
+    _three_households()
+    make_household(village_code=VILLAGE_B1, year=YEAR, housing_grade="D")
+
+    settings.PROPOOR_BULK_CONNECTIONS = 1
+    alone = identification_run(None, area_code=COUNTY, year=YEAR)
+    settings.PROPOOR_BULK_CONNECTIONS = 3
+    together = identification_run(None, area_code=COUNTY, year=YEAR)
+
+    assert [row[:5] for row in _verdicts(together)] == [
+        row[:5] for row in _verdicts(alone)
+    ]
+    assert [row[1] for row in _verdicts(together)] == [True, True, False, True]
+    assert set(_partitions()) == {
+        f"{TABLE}_run{alone.pk}",
+        f"{TABLE}_run{together.pk}",
+        f"{TABLE}_shared",
+    }
+    assert IdentificationResult.objects.current().count() == 4
+
+
+def test_a_run_loaded_over_several_connections_that_fails_drops_its_table(
+    settings, monkeypatch, committed
+) -> None:
+    settings.PROPOOR_RESULT_PARTITION_ROWS = 2
+    settings.PROPOOR_BULK_PARALLEL_ROWS = 2
+    settings.PROPOOR_BULK_CONNECTIONS = 2
+    _three_households()
+    from propoor.households import identification_io
+
+    def refuse(parent: str, part: str, run_id: int) -> str:
+        raise ValidationFailed("refused at the attach")
+
+    monkeypatch.setattr(identification_io, "_attach", refuse)
+    with pytest.raises(ValidationFailed):
+        identification_run(None, area_code=COUNTY, year=YEAR)
+
+    assert _loose_tables() == []
+    assert _partitions() == {f"{TABLE}_shared": "FOR VALUES IN ('0')"}
+    assert not IdentificationRun.objects.exists()
+    assert not IdentificationResult.objects.exists()
