@@ -312,12 +312,55 @@ def _write_partition(frame: pl.DataFrame, run_id: int) -> int:
     try:
         size = frame.height // workers + 1
         _in_threads(load, [rows.slice(k * size, size) for k in range(workers)])
+        # the parent's indexes and committed-side keys, built side by side; the
+        # attach adopts them as they are
+        builds = _partition_builds(parent, part)
+        _in_threads(
+            lambda group: [_execute(sql) for sql in group],
+            [builds[k::workers] for k in range(workers)],
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_attach(parent, part, run_id))
     except BaseException:
         _in_threads(_execute, [f'DROP TABLE "{part}"'])
         raise
     return frame.height
+
+
+def _partition_builds(parent: str, part: str) -> list[str]:
+    """Statements that give ``part`` the parent's primary key, indexes and foreign
+    keys, longest first; but not the key to the runs table, whose new row only the
+    run's own transaction sees (its attach checks that one)."""
+    runs = IdentificationRun._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " WHERE i.indrelid = %s::regclass AND NOT i.indisprimary"
+            " ORDER BY i.indexrelid",
+            [parent],
+        )
+        indexes = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT contype, pg_get_constraintdef(oid), confrelid::regclass::text"
+            " FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN"
+            " ('p', 'f') ORDER BY contype DESC, conname",
+            [parent],
+        )
+        constraints = cursor.fetchall()
+    builds = [
+        f'ALTER TABLE "{part}" ADD {definition}'
+        for kind, definition, target in constraints
+        if kind == "f" and target != runs
+    ]
+    builds += [
+        f'ALTER TABLE "{part}" ADD {definition}'
+        for kind, definition, _target in constraints
+        if kind == "p"
+    ]
+    builds += [
+        f'CREATE INDEX ON "{part}" USING {d.split(" USING ", 1)[1]}' for d in indexes
+    ]
+    return builds
 
 
 def _attach(parent: str, part: str, run_id: int) -> str:

@@ -193,6 +193,16 @@ def test_over_several_connections_a_run_reads_and_writes_the_same(
         f"{TABLE}_shared",
     }
     assert IdentificationResult.objects.current().count() == 4
+    with connection.cursor() as cursor:  # built side by side, adopted by the attach
+        part = f"{TABLE}_run{together.pk}"
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [part])
+        assert cursor.fetchone() == (3,)
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE conparentid <> 0)"
+            " FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+            [part],
+        )
+        assert cursor.fetchone() == (2, 2)  # household and run, both the parent's
 
 
 def test_a_run_loaded_over_several_connections_that_fails_drops_its_table(
