@@ -148,9 +148,13 @@ def _money_text(fen: pl.Expr) -> pl.Expr:
 
 
 def _json_list(column: str) -> pl.Expr:
-    """A List[String] of identifiers -> its JSON text."""
-    inner = pl.col(column).list.eval(pl.lit('"') + pl.element() + pl.lit('"'))
-    return pl.lit("[") + inner.list.join(",") + pl.lit("]")
+    """A List[String] of identifiers (no quote or backslash in them) -> JSON text."""
+    items = pl.col(column)
+    return (
+        pl.when(items.list.len() == 0)
+        .then(pl.lit("[]"))
+        .otherwise(pl.lit('["') + items.list.join('","') + pl.lit('"]'))
+    )
 
 
 def _input_digest(frame: pl.DataFrame, standard: IdentificationStandard) -> pl.Series:
