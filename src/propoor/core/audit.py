@@ -51,6 +51,56 @@ def _digest(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def _pending(
+    *,
+    action: str,
+    actor: object | None,
+    object_type: str,
+    object_id: object,
+    data: dict[str, object] | None,
+) -> AuditPending:
+    """An entry as it happens (unsaved); its payload round-tripped through JSON, so
+    that the stored value hashes the same."""
+    return AuditPending(
+        at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor=getattr(actor, "username", "") if actor is not None else "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=json.loads(json.dumps(data or {}, default=str, ensure_ascii=False)),
+    )
+
+
+def _chained(head: AuditHead, item: AuditPending) -> AuditEntry:
+    """The entry that follows the head (unsaved); the head moves on to it."""
+    seq = head.last_seq + 1
+    entry = AuditEntry(
+        seq=seq,
+        at=item.at,
+        actor_id=item.actor_id,
+        actor=item.actor,
+        action=item.action,
+        object_type=item.object_type,
+        object_id=item.object_id,
+        data=item.data,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = _digest(
+        prev_hash=head.last_hash,
+        seq=seq,
+        at=item.at,
+        actor_id=item.actor_id,
+        actor=item.actor,
+        action=item.action,
+        object_type=item.object_type,
+        object_id=item.object_id,
+        data=item.data,
+    )
+    head.last_seq, head.last_hash = seq, entry.hash
+    return entry
+
+
 def audit_append(
     *,
     action: str,
@@ -64,39 +114,17 @@ def audit_append(
     No savepoint of its own: the head row is locked until the caller commits, so callers
     append last, just before their commit, to keep that lock short.
     """
-    # Round-trip the payload through JSON so the stored value hashes the same.
-    payload = json.loads(json.dumps(data or {}, default=str, ensure_ascii=False))
-    actor_id = getattr(actor, "pk", None)
-    actor_name = getattr(actor, "username", "") if actor is not None else "system"
+    item = _pending(
+        action=action,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+    )
     with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        at = timezone.now()
-        seq = head.last_seq + 1
-        entry_hash = _digest(
-            prev_hash=head.last_hash,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            actor=actor_name,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            data=payload,
-        )
-        entry = AuditEntry.objects.create(
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            actor=actor_name,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            data=payload,
-            prev_hash=head.last_hash,
-            hash=entry_hash,
-        )
-        head.last_seq = seq
-        head.last_hash = entry_hash
+        entry = _chained(head, item)
+        entry.save(force_insert=True)
         head.save(update_fields=["last_seq", "last_hash"])
     return entry
 
@@ -116,15 +144,13 @@ def audit_defer(
     transaction commits (and from ``propoor audit seal`` for any left pending, e.g. by
     a process killed between its commit and the seal).
     """
-    AuditPending.objects.create(
-        at=timezone.now(),
-        actor_id=getattr(actor, "pk", None),
-        actor=getattr(actor, "username", "") if actor is not None else "system",
+    _pending(
         action=action,
+        actor=actor,
         object_type=object_type,
-        object_id=str(object_id),
-        data=json.loads(json.dumps(data or {}, default=str, ensure_ascii=False)),
-    )
+        object_id=object_id,
+        data=data,
+    ).save(force_insert=True)
     transaction.on_commit(audit_seal, robust=True)
 
 
@@ -143,6 +169,13 @@ def audit_defer_sql(
     a data-modifying ``WITH`` item, or with a ``FROM``/``WHERE`` of its own appended
     so that the entry is written only with its change) in the transaction it commits.
     """
+    item = _pending(
+        action=action,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+    )
     table = AuditPending._meta.db_table
     sql = (
         f"INSERT INTO {table} (at, actor_id, actor, action, object_type, object_id,"
@@ -150,13 +183,13 @@ def audit_defer_sql(
         f" %s::varchar, %s::varchar, %s::jsonb"
     )
     params: list[object] = [
-        timezone.now(),
-        getattr(actor, "pk", None),
-        getattr(actor, "username", "") if actor is not None else "system",
-        action,
-        object_type,
-        str(object_id),
-        json.dumps(data or {}, default=str, ensure_ascii=False),
+        item.at,
+        item.actor_id,
+        item.actor,
+        item.action,
+        item.object_type,
+        item.object_id,
+        json.dumps(item.data, ensure_ascii=False),
     ]
     transaction.on_commit(audit_seal, robust=True)
     return sql, params
@@ -256,35 +289,7 @@ def _seal_pending(batch: int) -> list[AuditPending]:
 
 def _seal_write(head: AuditHead, pending: list[AuditPending]) -> None:
     """Append the entries after the head (moved along), delete them from pending."""
-    entries = []
-    for item in pending:
-        seq = head.last_seq + 1
-        entry_hash = _digest(
-            prev_hash=head.last_hash,
-            seq=seq,
-            at=item.at,
-            actor_id=item.actor_id,
-            actor=item.actor,
-            action=item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            data=item.data,
-        )
-        entries.append(
-            AuditEntry(
-                seq=seq,
-                at=item.at,
-                actor_id=item.actor_id,
-                actor=item.actor,
-                action=item.action,
-                object_type=item.object_type,
-                object_id=item.object_id,
-                data=item.data,
-                prev_hash=head.last_hash,
-                hash=entry_hash,
-            )
-        )
-        head.last_seq, head.last_hash = seq, entry_hash
+    entries = [_chained(head, item) for item in pending]
     if connection.vendor != "postgresql":
         AuditEntry.objects.bulk_create(entries)
         AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
