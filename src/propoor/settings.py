@@ -147,6 +147,10 @@ PROPOOR_RESULT_PARTITION_ROWS = int(
 # to PROPOOR_BULK_CONNECTIONS connections at once (households/identification_io.py).
 PROPOOR_BULK_PARALLEL_ROWS = int(os.environ.get("PROPOOR_BULK_PARALLEL_ROWS", "200000"))
 PROPOOR_BULK_CONNECTIONS = int(os.environ.get("PROPOOR_BULK_CONNECTIONS", "2"))
+# Audit entries recorded with a change (core/audit.py, audit_defer) are chained this
+# many seconds after the commit by a sealer thread of the process, all the entries of
+# that window in one transaction; 0 chains each right after its commit.
+PROPOOR_AUDIT_SEAL_DELAY = float(os.environ.get("PROPOOR_AUDIT_SEAL_DELAY", "0.2"))
 # Uploaded files (lesson videos); served through views that check access.
 MEDIA_ROOT = HOME / "var" / "media"
 MEDIA_URL = "/media/"

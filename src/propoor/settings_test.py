@@ -12,3 +12,5 @@ from propoor.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 LANGUAGE_CODE = "en"
+# each deferred audit entry chained right after its commit (core/tests test the thread)
+PROPOOR_AUDIT_SEAL_DELAY = 0.0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from propoor.core.models import AuditEntry, AuditHead, AuditPending
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 
 
 def _digest(
@@ -151,7 +154,7 @@ def audit_defer(
         object_id=object_id,
         data=data,
     ).save(force_insert=True)
-    transaction.on_commit(audit_seal, robust=True)
+    transaction.on_commit(_seal_after_commit, robust=True)
 
 
 def audit_defer_sql(
@@ -191,8 +194,83 @@ def audit_defer_sql(
         item.object_id,
         json.dumps(item.data, ensure_ascii=False),
     ]
-    transaction.on_commit(audit_seal, robust=True)
+    transaction.on_commit(_seal_after_commit, robust=True)
     return sql, params
+
+
+def _seal_after_commit() -> None:
+    """Chain what a commit left pending: at once, or — with
+    ``settings.PROPOOR_AUDIT_SEAL_DELAY`` seconds (> 0) — by this process's sealer
+    thread, which then chains every entry committed within that window in one go."""
+    if settings.PROPOOR_AUDIT_SEAL_DELAY <= 0:
+        audit_seal()
+    else:
+        _sealer.wake()
+
+
+class _Sealer:
+    """One thread per process that chains pending entries a short while after a
+    commit asked for it, so that a busy server seals in batches (one transaction for
+    all the entries of the window) instead of once per commit. It keeps a database
+    connection of its own. Entries are durable from their own commit; a process that
+    dies before its sealer ran leaves them pending for the next seal of any process
+    (or ``propoor audit seal``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked = threading.Event()
+        self._hurry = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+
+    def wake(self) -> None:
+        self._asked.set()
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="audit-sealer", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._asked.wait()
+                # let the window fill (or stop cut it short), then take all of it
+                self._hurry.wait(settings.PROPOOR_AUDIT_SEAL_DELAY)
+                self._asked.clear()  # a commit from here on asks again
+                try:
+                    audit_seal()
+                except Exception:  # the entries stay pending for the next seal
+                    log.exception("audit seal failed; entries stay pending")
+                    connections["default"].close()
+                if self._stop:
+                    return
+        finally:
+            connections["default"].close()
+
+    def stop(self) -> None:
+        """Chain what is pending and end the thread (tests; a clean shutdown)."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop = True
+        self._hurry.set()
+        self._asked.set()
+        thread.join()
+        self._thread = None
+        self._stop = False
+        self._hurry.clear()
+        self._asked.clear()
+
+
+_sealer = _Sealer()
+
+
+def audit_sealer_stop() -> None:
+    """Stop this process's sealer thread once it has chained what it was asked to."""
+    _sealer.stop()
 
 
 def audit_seal(*, wait: bool = False, batch: int = 500) -> int:

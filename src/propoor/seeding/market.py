@@ -53,7 +53,7 @@ from django.utils import timezone
 
 from propoor.accounts.models import Role, User
 from propoor.areas.models import Division, Level, VillageProfile
-from propoor.core.audit import audit_append
+from propoor.core.audit import audit_append, audit_seal
 from propoor.core.errors import ApplicationError, Conflict
 from propoor.core.money import to_money
 from propoor.households.models import Household
@@ -1365,6 +1365,7 @@ def market_demo_build(*, county: Division, admin: User, seed: int) -> MarketDemo
                         Decimal(template[7]) / 2,
                         timezone.localdate(end),
                     )
+    audit_seal(wait=True)  # the checkouts' entries, chained before the build ends
     return _report(county, world, benefits, products)
 
 

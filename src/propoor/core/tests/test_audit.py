@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from propoor.core.audit import audit_append, audit_defer, audit_seal, audit_verify
+from propoor.core.audit import (
+    audit_append,
+    audit_defer,
+    audit_seal,
+    audit_sealer_stop,
+    audit_verify,
+)
 from propoor.core.models import AuditEntry, AuditPending
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +149,48 @@ def test_a_chained_deferred_entry_that_is_changed_is_detected() -> None:
     assert [(p.seq, p.problem) for p in audit_verify().problems] == [
         (1, "content changed after it was written")
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sealer_thread_chains_a_window_of_commits_after_the_delay(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PROPOOR_AUDIT_SEAL_DELAY = 0.5
+    try:
+        for n in range(1, 6):
+            with transaction.atomic():
+                audit_defer(action="test.hot", object_type="thing", object_id=n)
+        # committed, and waiting for the sealer's window to close
+        assert AuditPending.objects.count() == 5
+        assert not AuditEntry.objects.exists()
+
+        deadline = time.monotonic() + 10
+        while AuditPending.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        assert not AuditPending.objects.exists()
+        assert list(AuditEntry.objects.values_list("seq", "object_id")) == [
+            (1, "1"),
+            (2, "2"),
+            (3, "3"),
+            (4, "4"),
+            (5, "5"),
+        ]
+        assert audit_verify().ok
+    finally:
+        audit_sealer_stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_the_sealer_chains_what_it_was_asked_to_at_once(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PROPOOR_AUDIT_SEAL_DELAY = 30  # the window would outlast the test
+    with transaction.atomic():
+        audit_defer(action="test.hot", object_type="thing", object_id=1)
+    assert AuditPending.objects.count() == 1
+
+    audit_sealer_stop()
+
+    assert not AuditPending.objects.exists()
+    assert list(AuditEntry.objects.values_list("seq", "action")) == [(1, "test.hot")]
