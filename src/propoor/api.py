@@ -5,33 +5,21 @@ OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from propoor.accounts.models import ApiToken
+from propoor.accounts.services import api_token_user
 from propoor.core.errors import ApplicationError
-
-LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        found = ApiToken.objects.select_related("user").filter(digest=digest).first()
-        if found is None or not found.user.is_active:
-            return None
-        now = timezone.now()
-        # Recorded to the minute: a write on every request would cost each call.
-        if found.last_used is None or now - found.last_used >= LAST_USED_EVERY:
-            ApiToken.objects.filter(pk=found.pk).update(last_used=now)
-        request.user = found.user
-        return found.user
+        user = api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
 
 
 class SessionAuth(APIKeyCookie):

@@ -381,23 +381,24 @@ def _orders_loaded(orders: Any) -> list[Order]:
 
 
 class _Events:
-    """What the user may do to each order now (``parties`` asked once per seller and
-    buyer pair, not once per order)."""
+    """What the user may do to each order now. Whether the user operates the seller
+    is asked only when it could add an event (not for an order awaiting payment, say),
+    and then once per seller and buyer pair, not once per order."""
 
     def __init__(self, user: User) -> None:
         self.user = user
         self.known: dict[tuple[int, int], set[str]] = {}
 
     def __call__(self, order: Order) -> list[str]:
+        possible = [event for event in EVENTS if (order.status, event) in TRANSITIONS]
         key = (order.seller_id, order.buyer_id)
-        if key not in self.known:
-            self.known[key] = parties(order, self.user)
-        who = self.known[key]
-        return [
-            event
-            for event in EVENTS
-            if (order.status, event) in TRANSITIONS and who & ALLOWED[event]
-        ]
+        who = self.known.get(key) or parties(order, self.user, ask_seller=False)
+        if key not in self.known and any(
+            "seller" in ALLOWED[event] and not who & ALLOWED[event]
+            for event in possible
+        ):
+            who = self.known[key] = parties(order, self.user)
+        return [event for event in possible if who & ALLOWED[event]]
 
 
 def _orders_out(orders: list[Order], user: User) -> list[dict[str, Any]]:

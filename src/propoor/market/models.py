@@ -377,11 +377,20 @@ class OrderStatus(models.TextChoices):
 
 
 class Checkout(models.Model):
-    """One buyer's checkout: one payment covering one order per seller."""
+    """One buyer's checkout: one payment covering one order per seller.
 
-    number = models.CharField(max_length=32, unique=True)
+    Every checkout writes a row here and one per seller in :class:`Order`, so both
+    keep only the indexes something reads through: a number is unique (no
+    pattern-matching copy of it), the buyer's checkouts are found through
+    ``checkout_once_per_key`` (buyer first), and a column that is mostly empty is
+    indexed where it is set."""
+
+    number = models.CharField(max_length=32)
     buyer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="checkouts",
+        db_index=False,
     )
     idempotency_key = models.CharField(max_length=64)
     total = MoneyField()
@@ -397,11 +406,20 @@ class Checkout(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="A station selling for a household without a phone.",
+        db_index=False,
     )
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(
+                fields=("on_behalf_of",),
+                condition=Q(on_behalf_of__isnull=False),
+                name="checkout_on_behalf_of",
+            ),
+        )
         constraints = (
+            models.UniqueConstraint(fields=("number",), name="checkout_number_unique"),
             models.UniqueConstraint(
                 fields=("buyer", "idempotency_key"), name="checkout_once_per_key"
             ),
@@ -412,14 +430,16 @@ class Checkout(models.Model):
 
 
 class Order(models.Model):
-    number = models.CharField(max_length=32, unique=True)
+    number = models.CharField(max_length=32)
     checkout = models.ForeignKey(
         Checkout, on_delete=models.PROTECT, related_name="orders"
     )
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="orders")
+    seller = models.ForeignKey(  # indexed by (seller, status)
+        Seller, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT
     )
@@ -438,6 +458,7 @@ class Order(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="orders",
+        db_index=False,
     )
 
     class Meta:
@@ -445,8 +466,14 @@ class Order(models.Model):
         indexes = (
             models.Index(fields=("status", "expires_at")),
             models.Index(fields=("seller", "status")),
+            models.Index(
+                fields=("public_buyer",),
+                condition=Q(public_buyer__isnull=False),
+                name="order_public_buyer",
+            ),
         )
         constraints = (
+            models.UniqueConstraint(fields=("number",), name="order_number_unique"),
             models.CheckConstraint(
                 condition=Q(total__gt=0), name="order_total_positive"
             ),
@@ -468,10 +495,18 @@ class OrderLine(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
         ordering = ("order_id", "id")
+        indexes = (
+            models.Index(
+                fields=("slot",),
+                condition=Q(slot__isnull=False),
+                name="orderline_slot",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.quantity} × {self.product_id}"
