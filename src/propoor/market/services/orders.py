@@ -58,9 +58,7 @@ STAMPS = {
 RETURN_WINDOW = timedelta(days=7)
 
 
-def parties(
-    order: Order, actor: object | None, *, ask_seller: bool = True
-) -> set[str]:
+def parties(order: Order, actor: object | None, *, ask_seller: bool = True) -> set[str]:
     """What the actor is to this order; ``ask_seller=False`` leaves out the one
     question that needs the database (whether the actor operates the seller)."""
     if actor is None:
