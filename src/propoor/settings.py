@@ -123,6 +123,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements are prepared by the server only where the code asks for it
+    # (``cursor.execute(..., prepare=True)``: the checkout's one statement), never
+    # automatically after repeated use. Behind a connection pooler in transaction mode,
+    # it must pass protocol-level prepared statements through (PgBouncer >= 1.21 with
+    # max_prepared_statements set).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("PROPOOR_TEST_DB_NAME") or None,
 }
