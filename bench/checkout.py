@@ -296,44 +296,42 @@ def _history(cursor: Any, n: int) -> None:
     comes to make the plan again as the tables grow).
     """
     cursor.execute(
-        "CREATE TEMP TABLE bench_history AS SELECT g,"
-        " (SELECT array_agg(id ORDER BY id) FROM accounts_user WHERE role = 'buyer')"
-        " AS buyers,"
-        " (SELECT array_agg(id ORDER BY id) FROM market_product) AS products"
-        " FROM generate_series(1, %s) AS g",
+        "CREATE TEMP TABLE bench_history AS"
+        " WITH b AS (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_user"
+        " WHERE role = 'buyer'),"
+        " p AS (SELECT array_agg(id ORDER BY id) AS ids FROM market_product)"
+        " SELECT g, 'H' || lpad(g::text, 12, '0') AS number,"
+        " b.ids[1 + g %% array_length(b.ids, 1)] AS buyer_id,"
+        " p.ids[1 + g %% array_length(p.ids, 1)] AS product_id"
+        " FROM generate_series(1, %s) AS g, b, p",
         [n],
     )
     cursor.execute(
         "INSERT INTO market_checkout (number, buyer_id, idempotency_key, total,"
         " created_at, expires_at, contact_name, contact_phone, address)"
-        " SELECT 'H' || lpad(g::text, 12, '0'),"
-        " buyers[1 + g % array_length(buyers, 1)], md5(g::text), p.price,"
+        " SELECT h.number, h.buyer_id, md5(h.number), p.price,"
         " now() - make_interval(days => g % 180), now() - make_interval(days =>"
         " g % 180) + interval '15 minutes', '历史买家', '13800000000', '云南省昆明市'"
-        " FROM bench_history"
-        " JOIN market_product p ON p.id = products[1 + g % array_length(products, 1)]"
+        " FROM bench_history h JOIN market_product p ON p.id = h.product_id"
     )
     cursor.execute(
         "INSERT INTO market_order (number, checkout_id, buyer_id, seller_id, status,"
         " total, created_at, expires_at, paid_at, completed_at, stock_released)"
         " SELECT c.number || '-1', c.id, c.buyer_id, p.seller_id, 'completed', c.total,"
         " c.created_at, c.expires_at, c.created_at, c.created_at + interval '8 days',"
-        " false FROM market_checkout c"
-        " JOIN bench_history h ON c.number = 'H' || lpad(h.g::text, 12, '0')"
-        " JOIN market_product p"
-        " ON p.id = h.products[1 + h.g % array_length(h.products, 1)]"
+        " false FROM bench_history h JOIN market_checkout c ON c.number = h.number"
+        " JOIN market_product p ON p.id = h.product_id"
     )
     cursor.execute(
         "INSERT INTO market_orderline (order_id, product_id, quantity, unit_price,"
-        " amount)"
-        " SELECT o.id, h.products[1 + h.g % array_length(h.products, 1)], 1,"
-        " o.total, o.total FROM market_order o"
-        " JOIN bench_history h ON o.number = 'H' || lpad(h.g::text, 12, '0') || '-1'"
+        " amount) SELECT o.id, h.product_id, 1, o.total, o.total"
+        " FROM bench_history h JOIN market_order o ON o.number = h.number || '-1'"
     )
     cursor.execute(
         "INSERT INTO market_ordertransition (order_id, from_status, to_status, event,"
-        " by_id, at, note) SELECT id, '', 'pending_payment', 'checkout', buyer_id,"
-        " created_at, '' FROM market_order WHERE number LIKE 'H%'"
+        " by_id, at, note) SELECT o.id, '', 'pending_payment', 'checkout', o.buyer_id,"
+        " o.created_at, '' FROM bench_history h"
+        " JOIN market_order o ON o.number = h.number || '-1'"
     )
     cursor.execute("DROP TABLE bench_history")
 
