@@ -28,6 +28,7 @@ from django.db.models import Count, Prefetch, Q, Window
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import BaseModel
 
 from propoor.accounts.models import Role
 from propoor.accounts.roles import has_role, require_role
@@ -90,7 +91,10 @@ class CategoryOut(Schema):
     name_en: str
 
 
-class SellerRef(Schema):
+# The order and checkout answers (and the seller they name) are built as dicts by
+# ``_order_out``/``_checkout_out``; plain pydantic models validate those directly,
+# without the attribute-by-attribute path ninja's Schema takes to read ORM objects.
+class SellerRef(BaseModel):
     id: int
     name: str
     kind: str
@@ -172,12 +176,12 @@ class CheckoutIn(Schema):
     on_behalf_of: int | None = None
 
 
-class LotTaken(Schema):
+class LotTaken(BaseModel):
     code: str
     quantity: Decimal
 
 
-class OrderLineOut(Schema):
+class OrderLineOut(BaseModel):
     product: int
     title: str
     kind: str
@@ -189,7 +193,7 @@ class OrderLineOut(Schema):
     lots: list[LotTaken]
 
 
-class OrderOut(Schema):
+class OrderOut(BaseModel):
     number: str
     checkout: str
     status: str
@@ -205,14 +209,14 @@ class OrderOut(Schema):
     events: list[str]  # what the requester may do to it now
 
 
-class OrderPageOut(Schema):
+class OrderPageOut(BaseModel):
     count: int
     limit: int
     offset: int
     items: list[OrderOut]
 
 
-class CheckoutOut(Schema):
+class CheckoutOut(BaseModel):
     number: str
     total: Decimal
     created_at: datetime
