@@ -291,10 +291,13 @@ def _write_partition(frame: pl.DataFrame, run_id: int) -> int:
     """
     parent = IdentificationResult._meta.db_table
     part = f"{parent}_run{int(run_id)}"
+    # CHECK on run_id: a query for another run skips this partition (which has no
+    # index led by the run: migration households/0003)
     create = (
         f'CREATE TABLE "{part}" (LIKE "{parent}" INCLUDING DEFAULTS'
         f' INCLUDING CONSTRAINTS, CONSTRAINT "{part}_batch"'
-        f" CHECK (batch = {int(run_id)}))"
+        f' CHECK (batch = {int(run_id)}), CONSTRAINT "{part}_run"'
+        f" CHECK (run_id = {int(run_id)}))"
     )
     rows = frame.with_columns(pl.lit(run_id).alias("batch"))
     workers = _workers()

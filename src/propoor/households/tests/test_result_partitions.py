@@ -85,10 +85,21 @@ def test_a_bulk_run_attaches_a_partition_with_the_indexes_and_keys(settings) -> 
     assert [r.poor for r in results] == [True, True, False]
     assert IdentificationResult.objects.current().filter(poor=True).count() == 2
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [part])
-        assert cursor.fetchone() == (
-            3,
-        )  # primary key, (household, latest), (run, poor)
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef",
+            [part],
+        )
+        # primary key, (household, latest); none led by the run: all rows are its
+        assert sorted(row[0].split(" USING ")[1] for row in cursor.fetchall()) == [
+            "btree (household_id, is_latest)",
+            "btree (id, batch)",
+        ]
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'c' AND conname LIKE %s",
+            [part, "%_run"],
+        )
+        assert cursor.fetchone() == (f"CHECK ((run_id = {run.pk}))",)
         cursor.execute(
             "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass"
             " AND contype = 'f'",
@@ -196,7 +207,7 @@ def test_over_several_connections_a_run_reads_and_writes_the_same(
     with connection.cursor() as cursor:  # built side by side, adopted by the attach
         part = f"{TABLE}_run{together.pk}"
         cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [part])
-        assert cursor.fetchone() == (3,)
+        assert cursor.fetchone() == (2,)
         cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE conparentid <> 0)"
             " FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
@@ -225,3 +236,34 @@ def test_a_run_loaded_over_several_connections_that_fails_drops_its_table(
     assert _partitions() == {f"{TABLE}_shared": "FOR VALUES IN ('0')"}
     assert not IdentificationRun.objects.exists()
     assert not IdentificationResult.objects.exists()
+
+
+def test_a_query_for_one_run_reads_its_partition_and_the_shared_one(settings) -> None:
+    settings.PROPOOR_RESULT_PARTITION_ROWS = 3
+    _three_households()
+    first = identification_run(None, area_code=COUNTY, year=YEAR)
+    second = identification_run(None, area_code=COUNTY, year=YEAR)
+
+    plan = _plan(IdentificationResult.objects.filter(run=second, poor=True))
+
+    assert f"{TABLE}_run{second.pk}" in plan
+    assert f"{TABLE}_run{first.pk}" not in plan  # excluded by its CHECK on run_id
+    assert f"{TABLE}_shared" in plan  # small runs live there, (run, poor) indexed
+    assert IdentificationResult.objects.filter(run=second, poor=True).count() == 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef",
+            [f"{TABLE}_shared"],
+        )
+        assert sorted(row[0].split(" USING ")[1] for row in cursor.fetchall()) == [
+            "btree (household_id, is_latest)",
+            "btree (id, batch)",
+            "btree (run_id, poor)",
+        ]
+
+
+def _plan(queryset) -> str:  # type: ignore[no-untyped-def]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
