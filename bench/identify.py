@@ -312,7 +312,7 @@ def _io_floor(n_expected: int, columns: tuple[str, ...]) -> tuple[float, float]:
             pl.lit(None, dtype=pl.Boolean).alias("pmt_eligible"),
             pl.lit(value=True).alias("exit_ok"),
             pl.lit("[]").alias("failed_conditions"),
-            pl.lit('{"deprived":[],"failed":[]}').alias("explanation"),
+            pl.lit('{"deprived":[]}').alias("explanation"),
             pl.lit("x").alias("input_digest"),
             pl.lit(value=False).alias("is_latest"),
         )
@@ -407,7 +407,7 @@ def _per_record(sample: int, *, one_transaction: bool) -> tuple[float, int]:
                 guarantees_met=all(checks.values()),
                 exit_ok=not failed,
                 failed_conditions=failed,
-                explanation={"deprived": [], "failed": failed},
+                explanation={"deprived": []},
                 input_digest="per-record",
                 is_latest=False,
             )

@@ -216,13 +216,10 @@ def _result_rows(results: pl.DataFrame, *, run_id: int, year: int) -> pl.DataFra
         pl.col("pmt_eligible"),
         pl.col("exit_ok"),
         pl.col("failed_json").alias("failed_conditions"),
-        (
-            pl.lit('{"deprived":')
-            + _json_list("deprived")
-            + pl.lit(',"failed":')
-            + pl.col("failed_json")
-            + pl.lit("}")
-        ).alias("explanation"),
+        # the deprived indicators; the failed exit conditions have a column of their own
+        (pl.lit('{"deprived":') + _json_list("deprived") + pl.lit("}")).alias(
+            "explanation"
+        ),
         pl.col("input_digest"),
         pl.lit(value=True).alias("is_latest"),
     )

@@ -91,7 +91,7 @@ def test_a_run_stores_each_households_result_with_its_reasons() -> None:
     assert housing.failed_conditions == ["housing"]
     fine = results[homes["not_poor"].pk]
     assert (fine.poor, fine.exit_ok, fine.failed_conditions) == (False, True, [])
-    assert fine.explanation == {"deprived": [], "failed": []}
+    assert fine.explanation == {"deprived": []}
 
 
 def test_a_run_aggregates_incidence_by_village_township_and_county() -> None:
