@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -15,36 +14,23 @@ from django.utils import timezone
 
 from propoor.core.models import AuditEntry, AuditHead, AuditPending
 
-if TYPE_CHECKING:
-    from datetime import datetime
-
 GENESIS = "0" * 64
 log = logging.getLogger(__name__)
 
 
-def _digest(
-    *,
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    actor_id: int | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict[str, object],
-) -> str:
+def _digest(entry: AuditEntry) -> str:
+    """The hash of an entry: its content and the previous entry's hash."""
     body = json.dumps(
         {
-            "prev": prev_hash,
-            "seq": seq,
-            "at": at.isoformat(timespec="microseconds"),
-            "actor_id": actor_id,
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "data": data,
+            "prev": entry.prev_hash,
+            "seq": entry.seq,
+            "at": entry.at.isoformat(timespec="microseconds"),
+            "actor_id": entry.actor_id,
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "data": entry.data,
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -89,17 +75,7 @@ def _chained(head: AuditHead, item: AuditPending) -> AuditEntry:
         data=item.data,
         prev_hash=head.last_hash,
     )
-    entry.hash = _digest(
-        prev_hash=head.last_hash,
-        seq=seq,
-        at=item.at,
-        actor_id=item.actor_id,
-        actor=item.actor,
-        action=item.action,
-        object_type=item.object_type,
-        object_id=item.object_id,
-        data=item.data,
-    )
+    entry.hash = _digest(entry)
     head.last_seq, head.last_hash = seq, entry.hash
     return entry
 
@@ -435,17 +411,7 @@ def audit_verify() -> AuditReport:
             problems.append(
                 AuditProblem(entry.seq, "link to the previous entry broken")
             )
-        recomputed = _digest(
-            prev_hash=entry.prev_hash,
-            seq=entry.seq,
-            at=entry.at,
-            actor_id=entry.actor_id,
-            actor=entry.actor,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            data=entry.data,
-        )
+        recomputed = _digest(entry)
         if recomputed != entry.hash:
             problems.append(
                 AuditProblem(entry.seq, "content changed after it was written")
