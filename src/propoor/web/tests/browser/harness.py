@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from django.db import connections
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -48,6 +49,11 @@ def chromium() -> Iterator[object]:
     try:
         yield browser
     finally:
+        # While Playwright's loop runs in this thread, Django keeps this thread's
+        # database connections apart from those it had before (asgiref's Local acts
+        # as a context variable when a loop is running): close those now, or they
+        # outlive the test database, which then cannot be dropped.
+        connections.close_all()
         browser.close()
         playwright.stop()
         if previous is None:
