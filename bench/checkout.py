@@ -209,6 +209,7 @@ def serve(fd: int, threads: int) -> None:
         checkout_module.audit_defer = lambda **kwargs: None  # type: ignore[assignment]
         # PostgreSQL: the checkout's statement selects nothing in place of the entry
         checkout_module.audit_defer_sql = lambda **kwargs: ("SELECT 1", [])  # type: ignore[assignment]
+        checkout_module.audit_seal_soon = lambda: None  # type: ignore[assignment]
 
     listener = socket.socket(fileno=fd)
     waitress_serve(

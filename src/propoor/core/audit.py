@@ -143,10 +143,11 @@ def audit_defer_sql(
 ) -> tuple[str, list[object]]:
     """:func:`audit_defer` for a caller that writes in one SQL statement (PostgreSQL).
 
-    Returns an ``INSERT … SELECT`` of the pending entry and its parameters, and has
-    the entry chained after the commit; the caller runs the statement (as it is, or as
-    a data-modifying ``WITH`` item, or with a ``FROM``/``WHERE`` of its own appended
-    so that the entry is written only with its change) in the transaction it commits.
+    Returns an ``INSERT … SELECT`` of the pending entry and its parameters; the caller
+    runs the statement (as it is, or as a data-modifying ``WITH`` item, or with a
+    ``FROM``/``WHERE`` of its own appended so that the entry is written only with its
+    change), then calls :func:`audit_seal_soon` to have the entry chained once it is
+    committed (the statement may be its own transaction, in autocommit).
     """
     item = _pending(
         action=action,
@@ -170,8 +171,13 @@ def audit_defer_sql(
         item.object_id,
         json.dumps(item.data, ensure_ascii=False),
     ]
-    transaction.on_commit(_seal_after_commit, robust=True)
     return sql, params
+
+
+def audit_seal_soon() -> None:
+    """Have the entries this transaction recorded with :func:`audit_defer_sql`
+    chained after it commits (at once, when it already has: autocommit)."""
+    transaction.on_commit(_seal_after_commit, robust=True)
 
 
 def _seal_after_commit() -> None:

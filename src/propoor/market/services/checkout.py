@@ -13,8 +13,10 @@ How overselling is ruled out, on PostgreSQL:
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from propoor.core.audit import audit_defer, audit_defer_sql
+from propoor.core.audit import audit_defer, audit_defer_sql, audit_seal_soon
 from propoor.core.errors import (
     ApplicationError,
     Conflict,
@@ -203,7 +205,7 @@ def checkout_create(
             raise
         return existing, False
     try:
-        with transaction.atomic():
+        with _transaction_for(checked):
             checkout = _reserve_and_create(
                 buyer,
                 checked,
@@ -224,6 +226,24 @@ def checkout_create(
             raise Conflict("The checkout could not be recorded; send it again.")
         return existing, False
     return checkout, True
+
+
+def _transaction_for(
+    checked: list[tuple[Product, Decimal, date | None]],
+) -> AbstractContextManager[object]:
+    """The checkout's transaction. On PostgreSQL, a cart of goods checked out outside
+    any transaction is written by one statement, which is a transaction of its own
+    (autocommit): no BEGIN and COMMIT round trips, and the lots it locks are let go
+    the moment the statement ends, not a round trip later. Anything else (a cart with
+    experiences, whose slots are locked by further statements; SQLite; a caller's
+    transaction) runs in ``transaction.atomic()``."""
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and all(day is None for _p, _q, day in checked)
+    ):
+        return nullcontext()
+    return transaction.atomic()
 
 
 def _existing(buyer: object, key: str) -> Checkout | None:
@@ -361,7 +381,10 @@ def _create(
 # out, and — only if every product has enough — the lots are decremented and the
 # allocations recorded. Concurrent checkouts wait at the lock, then see the committed
 # ``available`` (PostgreSQL re-reads a row it waited for); the CHECK constraints back
-# it up. Answers one row: the ids made, the shortages, the allocations.
+# it up. A product short of stock makes the statement fail (``market_checkout_short``,
+# migration 0004, with the shortages as the error's detail), so that nothing it wrote
+# survives even when it is its own transaction. Answers one row: the ids made, a
+# NULL where the shortages would have been, the allocations.
 _CHECKOUT_SQL = """
 WITH made_checkout AS (
     INSERT INTO market_checkout (number, buyer_id, idempotency_key, total,
@@ -442,8 +465,9 @@ SELECT
     (SELECT json_agg(json_build_array(number, id)) FROM made_orders),
     (SELECT json_agg(json_build_array(order_id, product_id, slot_id, id))
      FROM made_lines),
-    (SELECT json_agg(json_build_array(product_id, remaining::text) ORDER BY product_id)
-     FROM totals WHERE remaining < need),
+    (SELECT market_checkout_short(
+         json_agg(json_build_array(product_id, remaining::text) ORDER BY product_id))
+     FROM totals WHERE remaining < need HAVING count(*) > 0),
     (SELECT json_agg(json_build_array(r.line_id, r.lot_id, t.code, t.harvested_on,
          t.quantity::text, r.id) ORDER BY r.line_id, t.harvested_on, r.lot_id)
      FROM recorded r JOIN taken t ON t.id = r.lot_id AND t.line_id = r.line_id)
@@ -510,12 +534,20 @@ def _create_and_take_postgresql(
         connection.wrap_database_errors,
         psycopg.Cursor(connection.connection) as cursor,
     ):
-        cursor.execute(sql, params, prepare=True)
+        try:
+            cursor.execute(sql, params, prepare=True)
+        except psycopg.errors.RaiseException as exc:
+            if exc.diag.message_primary != "market_checkout_short":
+                raise
+            product_id, remaining = json.loads(exc.diag.message_detail or "")[0]
+            product = next(li.product for li in lines if li.product_id == product_id)
+            raise _shortage(product, Decimal(remaining)) from None
         row = cursor.fetchone()
     assert row is not None  # noqa: S101  (a SELECT of subqueries answers one row)
-    checkout_id, order_ids, line_ids, short, taken_rows = row
+    checkout_id, order_ids, line_ids, _short, taken_rows = row
     if checkout_id is None:
         return None
+    audit_seal_soon()  # after the commit: now, if the statement was the transaction
     checkout.id = checkout_id
     checkout._state.adding = False
     numbered = dict(order_ids)
@@ -528,10 +560,6 @@ def _create_and_take_postgresql(
         line.order = line.order  # the order's id, object kept
         line.id = keyed[(line.order_id, line.product_id, line.slot_id)]
         line._state.adding = False
-    if short:
-        product_id, remaining = short[0]
-        product = next(line.product for line in lines if line.product_id == product_id)
-        raise _shortage(product, Decimal(remaining))
     by_id = {line.pk: line for line in lines}
     taken: dict[int, list[Allocation]] = {}
     for line_id, lot_id, code, harvested_on, quantity, allocation_id in (
