@@ -7,6 +7,8 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -18,7 +20,7 @@ GENESIS = "0" * 64
 log = logging.getLogger(__name__)
 
 
-def _digest(entry: AuditEntry) -> str:
+def _digest(entry: AuditEntry | _Link) -> str:
     """The hash of an entry: its content and the previous entry's hash."""
     body = json.dumps(
         {
@@ -40,6 +42,20 @@ def _digest(entry: AuditEntry) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+class _Pending(NamedTuple):
+    """A pending entry as a plain row: as it happens (no ``id`` yet), or as PostgreSQL
+    answers it (``data`` as jsonb's text)."""
+
+    id: int | None
+    at: datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    data: str | dict[str, object]
+
+
 def _pending(
     *,
     action: str,
@@ -47,37 +63,58 @@ def _pending(
     object_type: str,
     object_id: object,
     data: dict[str, object] | None,
-) -> AuditPending:
+) -> _Pending:
     """An entry as it happens (unsaved); its payload round-tripped through JSON, so
     that the stored value hashes the same."""
-    return AuditPending(
-        at=timezone.now(),
-        actor_id=getattr(actor, "pk", None),
-        actor=getattr(actor, "username", "") if actor is not None else "system",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        data=json.loads(json.dumps(data or {}, default=str, ensure_ascii=False)),
+    return _Pending(
+        None,
+        timezone.now(),
+        getattr(actor, "pk", None),
+        getattr(actor, "username", "") if actor is not None else "system",
+        action,
+        object_type,
+        str(object_id),
+        json.loads(json.dumps(data or {}, default=str, ensure_ascii=False)),
     )
 
 
-def _chained(head: AuditHead, item: AuditPending) -> AuditEntry:
+class _Link(NamedTuple):
+    """What an entry's hash covers, as a plain tuple (sealing many entries builds no
+    model objects); :func:`_digest` reads it as it reads an :class:`AuditEntry`."""
+
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    data: object
+    prev_hash: str
+
+
+def _link(head: AuditHead, item: AuditPending | _Pending) -> tuple[_Link, str]:
+    """The link that follows the head and its hash; the head moves on to it."""
+    link = _Link(
+        head.last_seq + 1,
+        item.at,
+        item.actor_id,
+        item.actor,
+        item.action,
+        item.object_type,
+        item.object_id,
+        item.data,
+        head.last_hash,
+    )
+    digest = _digest(link)
+    head.last_seq, head.last_hash = link.seq, digest
+    return link, digest
+
+
+def _chained(head: AuditHead, item: AuditPending | _Pending) -> AuditEntry:
     """The entry that follows the head (unsaved); the head moves on to it."""
-    seq = head.last_seq + 1
-    entry = AuditEntry(
-        seq=seq,
-        at=item.at,
-        actor_id=item.actor_id,
-        actor=item.actor,
-        action=item.action,
-        object_type=item.object_type,
-        object_id=item.object_id,
-        data=item.data,
-        prev_hash=head.last_hash,
-    )
-    entry.hash = _digest(entry)
-    head.last_seq, head.last_hash = seq, entry.hash
-    return entry
+    link, digest = _link(head, item)
+    return AuditEntry(**link._asdict(), hash=digest)
 
 
 def audit_append(
@@ -123,13 +160,14 @@ def audit_defer(
     transaction commits (and from ``propoor audit seal`` for any left pending, e.g. by
     a process killed between its commit and the seal).
     """
-    _pending(
+    item = _pending(
         action=action,
         actor=actor,
         object_type=object_type,
         object_id=object_id,
         data=data,
-    ).save(force_insert=True)
+    )
+    AuditPending(**item._asdict()).save(force_insert=True)
     transaction.on_commit(_seal_after_commit, robust=True)
 
 
@@ -275,11 +313,12 @@ def audit_seal(*, wait: bool = False, batch: int = 500) -> int:
                 before, more = sealed, True
                 for _ in range(_BATCHES_PER_COMMIT):
                     pending = _seal_pending(batch)
-                    if not pending:
+                    if pending:
+                        _seal_write(head, pending)
+                        sealed += len(pending)
+                    if len(pending) < batch:  # none left (or only locked ones)
                         more = False
                         break
-                    _seal_write(head, pending)
-                    sealed += len(pending)
                 if sealed > before:
                     AuditHead.objects.filter(id=1).update(
                         last_seq=head.last_seq, last_hash=head.last_hash
@@ -297,9 +336,6 @@ _HEAD_SKIP = _HEAD_WAIT + " SKIP LOCKED"
 _PENDING = (
     "SELECT id, at, actor_id, actor, action, object_type, object_id, data"
     " FROM core_auditpending ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
-)
-_ENTRY_COLUMNS = (
-    "seq, at, actor_id, actor, action, object_type, object_id, data, prev_hash, hash"
 )
 
 
@@ -325,61 +361,47 @@ def _seal_head(*, wait: bool) -> AuditHead | None:
     return AuditHead(id=1, last_seq=row[0], last_hash=row[1])
 
 
-def _seal_pending(batch: int) -> list[AuditPending]:
-    """The oldest pending entries (on PostgreSQL locked, skipping locked ones)."""
+def _seal_pending(batch: int) -> list[AuditPending] | list[_Pending]:
+    """The oldest pending entries (on PostgreSQL locked, skipping locked ones, as
+    plain rows)."""
     if connection.vendor != "postgresql":
         return list(AuditPending.objects.order_by("id")[:batch])
     with connection.cursor() as cursor:
         cursor.execute(_PENDING, [batch])
-        rows = cursor.fetchall()
-    return [
-        AuditPending(
-            id=pk,
-            at=at,
-            actor_id=actor_id,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            data=json.loads(data) if isinstance(data, str) else data,
-        )
-        for pk, at, actor_id, actor, action, object_type, object_id, data in rows
-    ]
+        return [_Pending(*row) for row in cursor.fetchall()]
 
 
-def _seal_write(head: AuditHead, pending: list[AuditPending]) -> None:
+def _seal_write(head: AuditHead, pending: list[AuditPending] | list[_Pending]) -> None:
     """Append the entries after the head (moved along), delete them from pending."""
-    entries = [_chained(head, item) for item in pending]
     if connection.vendor != "postgresql":
-        AuditEntry.objects.bulk_create(entries)
-        AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()
+        AuditEntry.objects.bulk_create([_chained(head, item) for item in pending])
+        AuditPending.objects.filter(pk__in=[p.pk for p in pending]).delete()  # type: ignore[union-attr]
         return
-    values = ", ".join(
-        ["(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(entries)
-    )
-    params: list[object] = []
-    for e in entries:
-        params += [
-            e.seq,
-            e.at,
-            e.actor_id,
-            e.actor,
-            e.action,
-            e.object_type,
-            e.object_id,
-            json.dumps(e.data, ensure_ascii=False),
-            e.prev_hash,
-            e.hash,
-        ]
+    batch = []
+    for row in pending:
+        data = json.loads(row.data) if isinstance(row.data, str) else row.data
+        link, digest = _link(head, row._replace(data=data))  # type: ignore[union-attr]
+        batch.append({"id": row.id, **link._asdict(), "hash": digest})
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO core_auditentry ({_ENTRY_COLUMNS}) VALUES {values}",  # noqa: S608
-            params,
-        )
-        cursor.execute(
-            "DELETE FROM core_auditpending WHERE id = ANY(%s)",
-            [[p.pk for p in pending]],
-        )
+        cursor.execute(_SEAL, [json.dumps(batch, ensure_ascii=False, default=str)])
+
+
+# Moves a batch from pending into the chain in one statement, whatever its size: the
+# batch travels as one JSON document (one parameter for the driver to quote, one text
+# for the server to plan), and ``at`` as ISO 8601 with its microseconds.
+_SEAL = """
+WITH batch AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS b (id bigint, seq bigint,
+        at timestamptz, actor_id bigint, actor varchar, action varchar,
+        object_type varchar, object_id varchar, data jsonb, prev_hash varchar,
+        hash varchar)
+),
+sealed AS (DELETE FROM core_auditpending p USING batch b WHERE p.id = b.id)
+INSERT INTO core_auditentry (seq, at, actor_id, actor, action, object_type,
+    object_id, data, prev_hash, hash)
+SELECT seq, at, actor_id, actor, action, object_type, object_id, data, prev_hash, hash
+FROM batch
+"""
 
 
 @dataclass(frozen=True)
