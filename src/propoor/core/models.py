@@ -3,14 +3,9 @@ from __future__ import annotations
 from django.db import models
 
 
-class AuditEntry(models.Model):
-    """One line of the append-only audit log.
+class AuditRecord(models.Model):
+    """What every audit entry records: when, who, what was done to which object."""
 
-    Each entry's ``hash`` covers its own content and the previous entry's hash, so a
-    changed, inserted or deleted entry breaks the chain (``propoor audit verify``).
-    """
-
-    seq = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=150, blank=True)
@@ -18,6 +13,19 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEntry(AuditRecord):
+    """One line of the append-only audit log.
+
+    Each entry's ``hash`` covers its own content and the previous entry's hash, so a
+    changed, inserted or deleted entry breaks the chain (``propoor audit verify``).
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
     prev_hash = models.CharField(max_length=64)
     # not indexed: nothing looks an entry up by its hash (verification walks by seq),
     # and a random 64-character key would cost every append two index insertions
@@ -31,7 +39,7 @@ class AuditEntry(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
-class AuditPending(models.Model):
+class AuditPending(AuditRecord):
     """An entry written with its business change, waiting to be chained.
 
     Hot paths (a checkout) write here instead of locking the chain's head inside their
@@ -40,14 +48,6 @@ class AuditPending(models.Model):
     seal``). Being in the same transaction as the change, an entry is never lost: it is
     chained late, not missing.
     """
-
-    at = models.DateTimeField()
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=80)
-    object_type = models.CharField(max_length=80, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
