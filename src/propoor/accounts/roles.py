@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from propoor.accounts.models import REGISTRY_READERS, REGISTRY_WRITERS, Role
 from propoor.core.errors import PermissionDenied
 
@@ -35,8 +37,9 @@ def require_role(user: User | None, roles: Iterable[str]) -> None:
     if has_role(user, roles):
         return
     if user is None or not user.is_authenticated or not user.is_active:
-        raise PermissionDenied("Log in to do this.")
+        raise PermissionDenied(_("Log in to do this."))
     raise PermissionDenied(
-        f"A {user.get_role_display().lower()} may not do this.",
+        _("A %(role)s may not do this.")
+        % {"role": str(user.get_role_display()).lower()},
         extra={"role": user.role, "allowed_roles": sorted(roles)},
     )

@@ -13,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import REGISTRY_READERS, ApiToken, Role, User
 from propoor.accounts.roles import require_role
@@ -87,18 +88,18 @@ def user_create(
         outside = [d.code for d in divisions if not scope.covers(d.code)]
         if outside:
             raise PermissionDenied(
-                "You may only give a scope inside your own.",
+                _("You may only give a scope inside your own."),
                 extra={"scope_codes": outside},
             )
     if errors:
-        raise ValidationFailed("The user is not valid.", extra={"fields": errors})
+        raise ValidationFailed(_("The user is not valid."), extra={"fields": errors})
     _set_password(user, password)
     with transaction.atomic():
         try:
             user.full_clean()
         except ValidationError as exc:
             raise ValidationFailed(
-                "The user is not valid.", extra={"fields": exc.message_dict}
+                _("The user is not valid."), extra={"fields": exc.message_dict}
             ) from exc
         user.save()
         user.scopes.set(divisions)
@@ -122,10 +123,11 @@ def api_token_issue(*, user: User, name: str) -> tuple[str, ApiToken]:
     name = name.strip()
     if not name:
         raise ValidationFailed(
-            "Name the token.", extra={"fields": {"name": ["This field is required."]}}
+            _("Name the token."),
+            extra={"fields": {"name": [_("This field is required.")]}},
         )
     if not user.is_active:
-        raise ValidationFailed("The user is not active.")
+        raise ValidationFailed(_("The user is not active."))
     plaintext = secrets.token_urlsafe(32)
     token = ApiToken(
         user=user, name=name, digest=hashlib.sha256(plaintext.encode()).hexdigest()
@@ -135,7 +137,7 @@ def api_token_issue(*, user: User, name: str) -> tuple[str, ApiToken]:
             token.full_clean()
         except ValidationError as exc:
             raise ValidationFailed(
-                "The token is not valid.", extra={"fields": exc.message_dict}
+                _("The token is not valid."), extra={"fields": exc.message_dict}
             ) from exc
         token.save()
         audit_append(
@@ -151,7 +153,7 @@ def api_token_issue(*, user: User, name: str) -> tuple[str, ApiToken]:
 def api_token_revoke(*, user: User, token: ApiToken) -> None:
     """Delete one of ``user``'s tokens."""
     if token.user_id != user.pk and not user.is_superuser:
-        raise PermissionDenied("This is not your token.")
+        raise PermissionDenied(_("This is not your token."))
     with transaction.atomic():
         token_id = token.pk
         token.delete()
@@ -179,12 +181,13 @@ def _set_password(user: User, password: str) -> None:
 def user_set_password(*, actor: User | None, user: User, password: str) -> User:
     """Change a password (Django's hash and the digest credential together)."""
     if actor is not None and actor.pk != user.pk and not actor.is_superuser:
-        raise PermissionDenied("You may only change your own password.")
+        raise PermissionDenied(_("You may only change your own password."))
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise ValidationFailed(
-            "The password is not valid.", extra={"fields": {"password": exc.messages}}
+            _("The password is not valid."),
+            extra={"fields": {"password": exc.messages}},
         ) from exc
     _set_password(user, password)
     with transaction.atomic():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from propoor.accounts.scope import Scope, scope_of
 from propoor.areas.models import LEVEL_DIGITS, Division, Level, VillageProfile
@@ -47,7 +48,7 @@ def _visible(user: User | None) -> QuerySet[Division]:
 def division_get(user: User | None, code: str) -> Division:
     found = _visible(user).select_related("parent").filter(code=code).first()
     if found is None:
-        raise NotFound(f"No division {code}.")
+        raise NotFound(_("No division %(code)s.") % {"code": code})
     return found
 
 
@@ -116,7 +117,7 @@ class VillageDetail:
 def village_detail(user: User | None, code: str) -> VillageDetail:
     village = village_list(user).filter(code=code).first()
     if village is None:
-        raise NotFound(f"No village {code}.")
+        raise NotFound(_("No village %(village)s.") % {"village": code})
     profile = VillageProfile.objects.filter(village=village).first()
     return VillageDetail(
         village=village,

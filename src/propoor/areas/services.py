@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_WRITERS, Role, require_role
 from propoor.accounts.scope import scope_of
@@ -26,20 +27,37 @@ PARENT_LEVEL = {
 }
 
 
+def _level_name(level: str) -> str:
+    """The level's name in the active language, in lower case ("county" in English)."""
+    return str(Level(level).label).lower()
+
+
 def code_problem(code: str, level: str) -> str | None:
     """Why ``code`` is not a valid 12-digit code at ``level`` (None when it is)."""
     if len(code) != 12 or not code.isascii() or not code.isdigit():
-        return f"A division code has 12 digits; got {code!r}."
+        return _("A division code has 12 digits; got %(code)s.") % {"code": repr(code)}
     digits = LEVEL_DIGITS[level]
     if code[digits:] != "0" * (12 - digits):
-        return (
-            f"A {level} code has {digits} significant digits followed by zeros; "
-            f"{code} does not end in {12 - digits} zeros."
-        )
+        return _(
+            "A %(level)s code has %(digits)s significant digits followed by zeros; "
+            "%(code)s does not end in %(zeros)s zeros."
+        ) % {
+            "level": _level_name(level),
+            "digits": digits,
+            "code": code,
+            "zeros": 12 - digits,
+        }
     # The last significant group must not be all zeros (that is the parent's code).
     previous = max((d for d in LEVEL_DIGITS.values() if d < digits), default=0)
     if code[previous:digits] == "0" * (digits - previous):
-        return f"{code} is not a {level} code: digits {previous + 1}-{digits} are zero."
+        return _(
+            "%(code)s is not a %(level)s code: digits %(first)s-%(last)s are zero."
+        ) % {
+            "code": code,
+            "level": _level_name(level),
+            "first": previous + 1,
+            "last": digits,
+        }
     return None
 
 
@@ -60,13 +78,13 @@ def division_create(
     """
     if level not in LEVEL_DIGITS:
         raise ValidationFailed(
-            f"Unknown level {level!r}.",
+            _("Unknown level %(level)s.") % {"level": repr(level)},
             extra={"fields": {"level": [f"Choose one of {', '.join(LEVEL_DIGITS)}."]}},
         )
     if actor is not None:
         require_role(actor, {Role.COUNTY_ADMIN})
         if parent is None or not scope_of(actor).covers(parent.code):
-            raise NotFound("No such parent division.")
+            raise NotFound(_("No such parent division."))
     errors: dict[str, list[str]] = {}
     problem = code_problem(code, level)
     if problem is not None:
@@ -90,10 +108,14 @@ def division_create(
             ]
     if errors:
         raise ValidationFailed(
-            f"Division {code} is not valid.", extra={"fields": errors}
+            _("Division %(code)s is not valid.") % {"code": code},
+            extra={"fields": errors},
         )
     if Division.objects.filter(code=code).exists():
-        raise Conflict(f"Division {code} already exists.", extra={"code": code})
+        raise Conflict(
+            _("Division %(code)s already exists.") % {"code": code},
+            extra={"code": code},
+        )
     if western is None:
         western = parent.western if parent is not None else False
     division = Division(
@@ -106,7 +128,7 @@ def division_create(
         western=western,
     )
     with transaction.atomic():
-        _full_clean(division, f"Division {code} is not valid.")
+        _full_clean(division, _("Division %(code)s is not valid.") % {"code": code})
         division.save(force_insert=True)
         audit_append(
             action="division.create",
@@ -138,11 +160,11 @@ def village_profile_set(
     if village is None or (
         actor is not None and not scope_of(actor).covers(village.code)
     ):
-        raise NotFound(f"No village {village_code}.")
+        raise NotFound(_("No village %(village)s.") % {"village": village_code})
     unknown = sorted(set(fields) - PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(
-            "Unknown profile fields.",
+            _("Unknown profile fields."),
             extra={"fields": {name: ["Unknown field."] for name in unknown}},
         )
     errors: dict[str, list[str]] = {}
@@ -163,7 +185,7 @@ def village_profile_set(
         values[name] = value
     if errors:
         raise ValidationFailed(
-            "The village profile is not valid.", extra={"fields": errors}
+            _("The village profile is not valid."), extra={"fields": errors}
         )
     with transaction.atomic():
         profile = (
@@ -180,9 +202,9 @@ def village_profile_set(
             errors["longitude"] = ["A longitude lies between -180 and 180."]
         if errors:
             raise ValidationFailed(
-                "The village profile is not valid.", extra={"fields": errors}
+                _("The village profile is not valid."), extra={"fields": errors}
             )
-        _full_clean(profile, "The village profile is not valid.")
+        _full_clean(profile, _("The village profile is not valid."))
         profile.save()
         audit_append(
             action="village_profile.create" if created else "village_profile.update",

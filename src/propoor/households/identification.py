@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import Role
 from propoor.accounts.scope import scope_of
@@ -48,11 +49,12 @@ RUNNERS = frozenset({Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER})
 STANDARD_EDITORS = frozenset({Role.COUNTY_ADMIN})
 
 
-def _require(actor: object | None, roles: frozenset[Role], what: str) -> None:
+def _require(actor: object | None, roles: frozenset[Role], refusal: str) -> None:
+    """PermissionDenied with the (translated) ``refusal`` unless the role fits."""
     if actor is None or getattr(actor, "is_superuser", False):
         return
     if getattr(actor, "role", None) not in roles:
-        raise PermissionDenied(f"Your role may not {what}.")
+        raise PermissionDenied(refusal)
 
 
 # --- standards -------------------------------------------------------------------
@@ -93,8 +95,13 @@ def standard_get(*, name: str, version: int | None = None) -> IdentificationStan
         found = found.filter(version=version)
     standard = found.order_by("-version").first()
     if standard is None:
-        suffix = "" if version is None else f" version {version}"
-        raise NotFound(f"No identification standard named {name!r}{suffix}.")
+        if version is None:
+            message = _("No identification standard named %(name)s.")
+        else:
+            message = _(
+                "No identification standard named %(name)s version %(version)s."
+            )
+        raise NotFound(message % {"name": repr(name), "version": version})
     return standard
 
 
@@ -102,12 +109,14 @@ def standard_revise(
     actor: object, *, name: str, definition: dict[str, object], note: str = ""
 ) -> IdentificationStandard:
     """Save an edited definition as the next version of the standard."""
-    _require(actor, STANDARD_EDITORS, "edit identification standards")
+    _require(
+        actor, STANDARD_EDITORS, _("Your role may not edit identification standards.")
+    )
     try:
         IdentificationSpec.from_definition(definition)
     except ValueError as exc:
         raise ValidationFailed(
-            f"The standard's definition is not valid: {exc}",
+            _("The standard's definition is not valid: %(error)s") % {"error": exc},
             extra={"definition": str(exc)},
         ) from exc
     with transaction.atomic():
@@ -388,15 +397,20 @@ def identification_run_detailed(
         if progress is not None:
             progress(text)
 
-    _require(actor, RUNNERS, "run identification")
+    _require(actor, RUNNERS, _("Your role may not run identification."))
     area = Division.objects.filter(code=area_code).first()
     if area is None or (actor is not None and not scope_of(actor).covers(area.code)):  # type: ignore[arg-type]
-        raise NotFound(f"No area with code {area_code!r} in your scope.")
+        raise NotFound(
+            _("No area with code %(code)s in your scope.") % {"code": repr(area_code)}
+        )
     standard = standard_get(name=standard_name, version=standard_version)
     try:
         spec = IdentificationSpec.from_definition(standard.definition)
     except ValueError as exc:
-        raise ValidationFailed(f"Standard {standard} is not valid: {exc}") from exc
+        raise ValidationFailed(
+            _("Standard %(standard)s is not valid: %(error)s")
+            % {"standard": standard, "error": exc}
+        ) from exc
 
     started = timezone.now()
     step("read")
@@ -407,13 +421,17 @@ def identification_run_detailed(
             columns=[*input_columns(spec), "status"],
         )
     except ValueError as exc:
-        raise ValidationFailed(f"Standard {standard} cannot be run: {exc}") from exc
+        raise ValidationFailed(
+            _("Standard %(standard)s cannot be run: %(error)s")
+            % {"standard": standard, "error": exc}
+        ) from exc
     # the statuses as read with the snapshots; the kernel sees the standard's inputs
     statuses = loaded.select("household_id", "status")
     frame = loaded.drop("status")
     if frame.height == 0:
         raise ValidationFailed(
-            f"No household in {area.name} has a {year} survey snapshot to identify."
+            _("No household in %(area)s has a %(year)s survey snapshot to identify.")
+            % {"area": area.name, "year": year}
         )
     step("compute")
     try:
@@ -488,7 +506,7 @@ def identification_run_detailed(
             },
         )
     step("done")
-    _ = connection  # the bulk writers use the default connection
+    _unused = connection  # the bulk writers use the default connection
     return RunOutcome(run=run, frame=frame, results=results)
 
 
@@ -501,9 +519,9 @@ def run_top_households(
     means score first; ``by="income"``: lowest per-capita income first.
     """
     if n < 1:
-        raise ValidationFailed("n must be at least 1.", extra={"n": n})
+        raise ValidationFailed(_("n must be at least 1."), extra={"n": n})
     if not scope_of(actor).covers(run.area_id):  # type: ignore[arg-type]
-        raise NotFound("No such identification run in your scope.")
+        raise NotFound(_("No such identification run in your scope."))
     results = IdentificationResult.objects.filter(run=run)
     if by == "pmt":
         ordered = results.exclude(pmt_score=None).order_by("pmt_score", "household_id")
@@ -513,7 +531,8 @@ def run_top_households(
         return list(ordered.values_list("household_id", flat=True)[:n])
     if by != "mpi":
         raise ValidationFailed(
-            f"Cannot rank by {by!r}; choose mpi, pmt or income.", extra={"by": by}
+            _("Cannot rank by %(by)s; choose mpi, pmt or income.") % {"by": repr(by)},
+            extra={"by": by},
         )
     from fractions import Fraction
 
@@ -524,4 +543,4 @@ def run_top_households(
         )
     ]
     scored.sort(key=lambda item: (-item[0], item[1]))
-    return [hid for _, hid in scored[:n]]
+    return [hid for _score, hid in scored[:n]]

@@ -16,6 +16,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.errors import ValidationFailed
 from propoor.kernel import idcard
@@ -56,14 +57,15 @@ def normalize(raw: str) -> str:
     """Validate with the kernel; a ValidationFailed never echoes the clear number."""
     text = str(raw).strip().upper()
     if not text:
-        raise ValidationFailed("Give the ID number.", extra={"id_number": ""})
+        raise ValidationFailed(_("Give the ID number."), extra={"id_number": ""})
     try:
         return idcard.validate(text)
     except ValueError as exc:
         # The kernel's messages do not quote the number; make sure of it anyway.
         message = str(exc).replace(text, rough_mask(text))
         raise ValidationFailed(
-            f"ID number {rough_mask(text)} is not valid: {message}",
+            _("ID number %(id_number)s is not valid: %(reason)s")
+            % {"id_number": rough_mask(text), "reason": message},
             extra={"id_number": rough_mask(text)},
         ) from None
 
@@ -98,8 +100,11 @@ def protect(raw: str) -> ProtectedId:
     masked = idcard.mask(number)
     if not EARLIEST_BIRTH <= born <= timezone.localdate():
         raise ValidationFailed(
-            f"ID number {masked} is not valid: its birth date {born.isoformat()} "
-            "is impossible.",
+            _(
+                "ID number %(id_number)s is not valid: its birth date %(birth_date)s "
+                "is impossible."
+            )
+            % {"id_number": masked, "birth_date": born.isoformat()},
             extra={"id_number": masked},
         )
     return ProtectedId(

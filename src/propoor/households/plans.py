@@ -17,6 +17,7 @@ from importlib import resources
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import REGISTRY_WRITERS
 from propoor.accounts.scope import scope_of
@@ -46,9 +47,9 @@ def _require_writer(actor: object | None, household: Household | None = None) ->
     if actor is None or getattr(actor, "is_superuser", False):
         return
     if getattr(actor, "role", None) not in REGISTRY_WRITERS:
-        raise PermissionDenied("Your role may not change support plans.")
+        raise PermissionDenied(_("Your role may not change support plans."))
     if household is not None and not scope_of(actor).covers(household.village_id):  # type: ignore[arg-type]
-        raise NotFound("No such household in your scope.")
+        raise NotFound(_("No such household in your scope."))
 
 
 def _catalogue_file() -> list[dict[str, object]]:
@@ -241,10 +242,12 @@ def plan_propose_all(
     """Draft plans for every poor household of the area that has none for ``year``."""
     _require_writer(actor)
     if actor is not None and not scope_of(actor).covers(area_code):  # type: ignore[arg-type]
-        raise NotFound(f"No area with code {area_code!r} in your scope.")
+        raise NotFound(
+            _("No area with code %(code)s in your scope.") % {"code": repr(area_code)}
+        )
     area = Division.objects.filter(code=area_code).first()
     if area is None:
-        raise NotFound(f"No area with code {area_code!r}.")
+        raise NotFound(_("No area with code %(code)s.") % {"code": repr(area_code)})
     poor = poor_household_ids(area_prefix=area.prefix, year=year)
     planned = set(
         SupportPlan.objects.filter(
@@ -292,7 +295,8 @@ def plan_propose(
     cases = _cases([household.pk], year)
     if not cases:
         raise ValidationFailed(
-            f"Household {household.number} has no {year} survey snapshot to plan from."
+            _("Household %(household)s has no %(year)s survey snapshot to plan from.")
+            % {"household": household.number, "year": year}
         )
     proposals = planning.propose(cases[0], _kernel_catalogue(), limit=limit)
     interventions = {i.code: i for i in Intervention.objects.all()}
@@ -302,8 +306,15 @@ def plan_propose(
         )
         if not created and plan.status != PlanStatus.DRAFT:
             raise Conflict(
-                f"The {year} plan of household {household.number} is already "
-                f"{plan.get_status_display()}; edit its items instead."
+                _(
+                    "The %(year)s plan of household %(household)s is already "
+                    "%(status)s; edit its items instead."
+                )
+                % {
+                    "year": year,
+                    "household": household.number,
+                    "status": plan.get_status_display(),
+                }
             )
         plan.items.all().delete()
         PlanItem.objects.bulk_create(
@@ -326,10 +337,12 @@ def plan_approve(actor: object | None, *, plan: SupportPlan) -> SupportPlan:
         plan = SupportPlan.objects.select_for_update().get(pk=plan.pk)
         if plan.status != PlanStatus.DRAFT:
             raise Conflict(
-                f"Only a draft plan can be approved; this one is {plan.status}."
+                _("Only a draft plan can be approved; this one is %(status)s.")
+                # the status's label in lower case: its code in English
+                % {"status": str(plan.get_status_display()).lower()}
             )
         if not plan.items.exclude(status=ItemStatus.DROPPED).exists():
-            raise ValidationFailed("A plan needs at least one item to be approved.")
+            raise ValidationFailed(_("A plan needs at least one item to be approved."))
         plan.status = PlanStatus.APPROVED
         plan.approved_by = actor if getattr(actor, "pk", None) else None  # type: ignore[assignment]
         plan.approved_at = timezone.now()
@@ -385,7 +398,8 @@ def plan_item_update(
             )
             if status not in allowed:
                 raise ValidationFailed(
-                    f"A plan item cannot move from {item.status} to {status}.",
+                    _("A plan item cannot move from %(current)s to %(new)s.")
+                    % {"current": item.status, "new": status},
                     extra={"status": status, "from": item.status},
                 )
             changes["status"] = status
@@ -396,7 +410,7 @@ def plan_item_update(
         if budget is not None:
             if budget < 0:
                 raise ValidationFailed(
-                    "A budget cannot be negative.", extra={"budget": str(budget)}
+                    _("A budget cannot be negative."), extra={"budget": str(budget)}
                 )
             changes["budget"] = str(budget)
             item.budget = budget
@@ -421,12 +435,13 @@ def plan_item_add(
     ).first()
     if intervention is None:
         raise ValidationFailed(
-            f"No active intervention with code {intervention_code!r}.",
+            _("No active intervention with code %(code)s.")
+            % {"code": repr(intervention_code)},
             extra={"intervention": intervention_code},
         )
     if not reason.strip():
         raise ValidationFailed(
-            "Say why this item is in the plan.", extra={"reason": ""}
+            _("Say why this item is in the plan."), extra={"reason": ""}
         )
     with transaction.atomic():
         last = plan.items.order_by("-rank").values_list("rank", flat=True).first() or 0

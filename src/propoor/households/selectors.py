@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_READERS, Role, require_role
 from propoor.accounts.scope import scope_of
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 def _visible_q(user: User | None) -> Q:
     """The filter on Household for what ``user`` may see."""
     if user is None or not user.is_authenticated or not user.is_active:
-        raise PermissionDenied("Log in to see the registry.")
+        raise PermissionDenied(_("Log in to see the registry."))
     if not user.is_superuser and user.role == Role.HOUSEHOLD:
         if user.household_id is None:
             return Q(pk__in=[])
@@ -97,7 +98,7 @@ def household_get(user: User | None, household_id: int) -> Household:
         .first()
     )
     if found is None:
-        raise NotFound(f"No household {household_id}.")
+        raise NotFound(_("No household %(id)s.") % {"id": household_id})
     return found
 
 
@@ -109,7 +110,10 @@ def member_get(user: User | None, household_id: int, member_id: int) -> Member:
         .first()
     )
     if found is None:
-        raise NotFound(f"No member {member_id} in household {household.number}.")
+        raise NotFound(
+            _("No member %(member)s in household %(household)s.")
+            % {"member": member_id, "household": household.number}
+        )
     return found
 
 
@@ -235,7 +239,10 @@ def snapshot_get(user: User | None, household_id: int, year: int) -> Snapshot:
         .first()
     )
     if found is None:
-        raise NotFound(f"Household {household.number} has no snapshot of {year}.")
+        raise NotFound(
+            _("Household %(household)s has no snapshot of %(year)s.")
+            % {"household": household.number, "year": year}
+        )
     return found
 
 
@@ -267,15 +274,18 @@ def household_plan(
     household = household_get(user, household_id)
     found = _current_plan(household, year)
     if found is None:
-        when = f" for {year}" if year is not None else ""
-        raise NotFound(f"Household {household.number} has no support plan{when}.")
+        if year is not None:
+            message = _("Household %(household)s has no support plan for %(year)s.")
+        else:
+            message = _("Household %(household)s has no support plan.")
+        raise NotFound(message % {"household": household.number, "year": year})
     return found
 
 
 def run_list(user: User | None) -> QuerySet[IdentificationRun]:
     """Identification runs over areas inside the user's scope, newest first."""
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("Log in to see identification runs.")
+        raise PermissionDenied(_("Log in to see identification runs."))
     require_role(user, REGISTRY_READERS)
     return (
         IdentificationRun.objects.filter(scope_of(user).q("area__code"))
@@ -287,7 +297,7 @@ def run_list(user: User | None) -> QuerySet[IdentificationRun]:
 def run_get(user: User | None, run_id: int) -> IdentificationRun:
     run = run_list(user).filter(pk=run_id).first()
     if run is None:
-        raise NotFound(f"No identification run {run_id}.")
+        raise NotFound(_("No identification run %(id)s.") % {"id": run_id})
     return run
 
 
@@ -301,7 +311,7 @@ def plan_get(user: User | None, plan_id: int) -> SupportPlan:
         .first()
     )
     if plan is None:
-        raise NotFound(f"No support plan {plan_id}.")
+        raise NotFound(_("No support plan %(id)s.") % {"id": plan_id})
     return plan
 
 
@@ -314,5 +324,5 @@ def plan_item_get(user: User | None, item_id: int) -> PlanItem:
         .first()
     )
     if item is None:
-        raise NotFound(f"No plan item {item_id}.")
+        raise NotFound(_("No plan item %(id)s.") % {"id": item_id})
     return item

@@ -35,6 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_READERS, require_role
 from propoor.accounts.scope import Scope, scope_of
@@ -179,7 +180,7 @@ def _area_of(user: User, scope: Scope, area_code: str | None) -> Division | None
     if area_code is not None:
         division = Division.objects.filter(code=area_code).first()
         if division is None or not scope.covers(division.code):
-            raise NotFound("No such area.")
+            raise NotFound(_("No such area."))
         return division
     if scope.everything or len(scope.prefixes) != 1:
         return None
@@ -657,8 +658,10 @@ def village_overview(user: User) -> tuple[VillageLine, ...]:
         .order_by()
         .values_list("village_id", "n")
     )
-    _, latest = _latest_year_results(_current().filter(household__village_id__in=codes))
-    standard, _ = _standards(latest)
+    _year, latest = _latest_year_results(
+        _current().filter(household__village_id__in=codes)
+    )
+    standard, _mpi_standard = _standards(latest)
     counts = {
         row["household__village_id"]: row
         for row in _of(latest, standard)
@@ -704,7 +707,7 @@ def village_report(user: User, code: str) -> VillageReport:
         _current().filter(household__village_id=village.code)
     )
     standard, mpi_standard = _standards(latest)
-    _, rows = _area_rows(_of(latest, standard), _of(latest, mpi_standard))
+    _townships, rows = _area_rows(_of(latest, standard), _of(latest, mpi_standard))
     return VillageReport(
         detail=detail,
         households=sum(counts.values()),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Prefetch, Q, Window
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel
 
@@ -482,7 +483,7 @@ def _visible_orders(user: User) -> Any:
 def _order_for(user: User, number: str) -> Order:
     found = _orders_loaded(_visible_orders(user).filter(number=number))
     if not found:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return found[0]
 
 
@@ -494,7 +495,7 @@ def _operated_sellers(user: User) -> Any:
 def _operated_seller(user: User, seller_id: int) -> Seller:
     seller: Seller | None = _operated_sellers(user).filter(pk=seller_id).first()
     if seller is None:
-        raise NotFound("No such seller.")
+        raise NotFound(_("No such seller."))
     return seller
 
 
@@ -503,7 +504,10 @@ def _division(code: str | None, field: str) -> Division | None:
         return None
     division = Division.objects.filter(code=code, level=Level.VILLAGE).first()
     if division is None:
-        raise ValidationFailed(f"{field}: no village {code}.", extra={"field": field})
+        raise ValidationFailed(
+            _("%(field)s: no village %(code)s.") % {"field": field, "code": code},
+            extra={"field": field},
+        )
     return division
 
 
@@ -551,7 +555,7 @@ def product_detail(request: HttpRequest, product_id: int) -> dict[str, Any]:
         .first()
     )
     if product is None:
-        raise NotFound("No such product on sale.")
+        raise NotFound(_("No such product on sale."))
     return _detail(product)
 
 
@@ -563,7 +567,7 @@ def _idempotency_key(request: HttpRequest, body: CheckoutIn) -> str:
     key = (body.idempotency_key or "").strip()
     if header and key and header != key:
         raise ValidationFailed(
-            "The Idempotency-Key header and idempotency_key differ.",
+            _("The Idempotency-Key header and idempotency_key differ."),
             extra={"field": "idempotency_key"},
         )
     return header or key
@@ -575,7 +579,7 @@ def _on_behalf_of(user: User, household_id: int | None) -> Household | None:
     require_role(user, (Role.STATION_OPERATOR,))
     household = Household.objects.filter(pk=household_id).first()
     if household is None or not scope_of(user).covers(household.village_id):
-        raise NotFound("No such household.")
+        raise NotFound(_("No such household."))
     return household
 
 
@@ -603,7 +607,7 @@ def checkout_detail(request: HttpRequest, number: str) -> dict[str, Any]:
     user = _user(request)
     found = Checkout.objects.filter(number=number, buyer=user).first()
     if found is None:
-        raise NotFound("No such checkout.")
+        raise NotFound(_("No such checkout."))
     return _checkout_out(found, user)
 
 
@@ -614,7 +618,8 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
     status, limit, offset = filters.status, filters.limit, filters.offset
     if status and status not in OrderStatus.values:
         raise ValidationFailed(
-            f"status must be one of {OrderStatus.values}.", extra={"field": "status"}
+            _("status must be one of %(statuses)s.") % {"statuses": OrderStatus.values},
+            extra={"field": "status"},
         )
     mine = Order.objects.filter(buyer=user)
     if status:
@@ -644,7 +649,7 @@ def order_event(
     order = _order_for(user, number)
     if event not in ALLOWED:
         raise ValidationFailed(
-            f"Unknown event {event!r}.",
+            _("Unknown event %(event)s.") % {"event": repr(event)},
             extra={"field": "event", "events": list(EVENTS)},
         )
     services.order_transition(order, event, actor=user, note=body.note if body else "")
@@ -697,7 +702,8 @@ def product_create(
     category = Category.objects.filter(code=body.category).first()
     if category is None:
         raise ValidationFailed(
-            f"No category {body.category!r}.", extra={"field": "category"}
+            _("No category %(category)s.") % {"category": repr(body.category)},
+            extra={"field": "category"},
         )
     product = services.product_create(
         user,
@@ -733,7 +739,7 @@ def lot_create(
         .first()
     )
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     lot = services.lot_create(
         user,
         product,
@@ -764,7 +770,8 @@ def seller_orders(
     seller = _operated_seller(user, seller_id)
     if status and status not in OrderStatus.values:
         raise ValidationFailed(
-            f"status must be one of {OrderStatus.values}.", extra={"field": "status"}
+            _("status must be one of %(statuses)s.") % {"statuses": OrderStatus.values},
+            extra={"field": "status"},
         )
     orders = Order.objects.filter(seller=seller)
     if status:

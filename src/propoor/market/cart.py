@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from propoor.core.errors import ValidationFailed
 from propoor.market.services import LineIn
 
@@ -52,19 +54,20 @@ def parse_quantity(raw: object) -> Decimal:
         quantity = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed(
-            f"{raw!r} is not a quantity.", extra={"field": "quantity"}
+            _("%(value)s is not a quantity.") % {"value": repr(raw)},
+            extra={"field": "quantity"},
         ) from exc
     if not quantity.is_finite() or quantity <= 0:
         raise ValidationFailed(
-            "The quantity must be more than 0.", extra={"field": "quantity"}
+            _("The quantity must be more than 0."), extra={"field": "quantity"}
         )
     if quantity != quantity.quantize(THOUSANDTH):
         raise ValidationFailed(
-            "The quantity has at most three decimals.", extra={"field": "quantity"}
+            _("The quantity has at most three decimals."), extra={"field": "quantity"}
         )
     if quantity > MAX_QUANTITY:
         raise ValidationFailed(
-            "The quantity is too large.", extra={"field": "quantity"}
+            _("The quantity is too large."), extra={"field": "quantity"}
         )
     if quantity == quantity.to_integral_value():
         return quantity.quantize(Decimal(1))
@@ -79,16 +82,20 @@ def parse_date(raw: object) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValidationFailed(
-            f"{text!r} is not a date.", extra={"field": "date"}
+            _("%(value)s is not a date.") % {"value": repr(text)},
+            extra={"field": "date"},
         ) from exc
 
 
 def parse_key(raw: object) -> tuple[int, date | None]:
     """``12`` or ``12@2026-05-01`` → (12, None) or (12, date(2026, 5, 1))."""
     text = str(raw or "").strip()
-    product, _, day = text.partition("@")
+    product, _sep, day = text.partition("@")
     if not product.isdigit():
-        raise ValidationFailed(f"{text!r} is not a cart line.", extra={"field": "line"})
+        raise ValidationFailed(
+            _("%(value)s is not a cart line.") % {"value": repr(text)},
+            extra={"field": "line"},
+        )
     return int(product), parse_date(day)
 
 
@@ -143,7 +150,9 @@ def cart_add(
             _write(session, lines)
             return added
     if len(lines) >= MAX_LINES:
-        raise ValidationFailed(f"A cart holds at most {MAX_LINES} lines.")
+        raise ValidationFailed(
+            _("A cart holds at most %(max)s lines.") % {"max": MAX_LINES}
+        )
     added = CartLine(product_id, amount, day)
     _write(session, [*lines, added])
     return added

@@ -41,6 +41,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.areas.models import Division
 from propoor.core.errors import ValidationFailed
@@ -90,12 +91,14 @@ def query_terms(query: str | None) -> list[str]:
     text = (query or "").strip()
     if len(text) > MAX_QUERY:
         raise ValidationFailed(
-            f"A search is at most {MAX_QUERY} characters.", extra={"field": "q"}
+            _("A search is at most %(max)s characters.") % {"max": MAX_QUERY},
+            extra={"field": "q"},
         )
     terms = list(dict.fromkeys(text.split()))
     if len(terms) > MAX_TERMS:
         raise ValidationFailed(
-            f"A search has at most {MAX_TERMS} words.", extra={"field": "q"}
+            _("A search has at most %(max)s words.") % {"max": MAX_TERMS},
+            extra={"field": "q"},
         )
     return terms
 
@@ -190,7 +193,8 @@ def search_products(
     """One page of :func:`products_matching`."""
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise ValidationFailed(
-            f"limit is 1–{MAX_LIMIT} and offset at least 0.", extra={"field": "limit"}
+            _("limit is 1–%(max)s and offset at least 0.") % {"max": MAX_LIMIT},
+            extra={"field": "limit"},
         )
     matching = products_matching(
         query, category=category, village=village, certified=certified

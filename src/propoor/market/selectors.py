@@ -21,6 +21,7 @@ from django.db.models import Avg, Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import Role
 from propoor.accounts.roles import require_role
@@ -339,7 +340,7 @@ def product_page(product_id: int) -> ProductPage:
         .first()
     )
     if product is None:
-        raise NotFound("No such product on sale.")
+        raise NotFound(_("No such product on sale."))
     today = timezone.localdate()
     certified = certified_until([product.pk], today)
     lot: StockLot | None = None
@@ -391,7 +392,7 @@ def photo_get(photo_id: int) -> ProductPhoto:
         pk=photo_id, product__active=True, product__seller__active=True
     ).first()
     if photo is None:
-        raise NotFound("No such photo.")
+        raise NotFound(_("No such photo."))
     return photo
 
 
@@ -485,7 +486,7 @@ def _own_checkout(user: User, number: str) -> Checkout:
         .first()
     )
     if checkout is None:
-        raise NotFound("No such checkout.")
+        raise NotFound(_("No such checkout."))
     return checkout
 
 
@@ -596,7 +597,7 @@ def order_page(user: User, number: str) -> OrderPage:
         .first()
     )
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     lines = _order_lines(order)
     return OrderPage(
         order=order,
@@ -617,7 +618,9 @@ def seller_list(user: User) -> tuple[Seller, ...]:
         sellers = sellers.filter(operators=user)
     out = tuple(sellers)
     if not out:
-        raise PermissionDenied("Only a seller's operators may open the seller office.")
+        raise PermissionDenied(
+            _("Only a seller's operators may open the seller office.")
+        )
     return out
 
 
@@ -626,7 +629,7 @@ def seller_get(user: User, seller_id: int) -> Seller:
     for seller in sellers:
         if seller.pk == seller_id:
             return seller
-    raise NotFound("No such seller.")
+    raise NotFound(_("No such seller."))
 
 
 @dataclass(frozen=True)
@@ -666,7 +669,7 @@ def seller_products(seller: Seller) -> tuple[SellerProductRow, ...]:
 def seller_product(seller: Seller, product_id: int) -> Product:
     product = Product.objects.filter(seller=seller, pk=product_id).first()
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     return product
 
 
@@ -695,7 +698,7 @@ def seller_lots(seller: Seller) -> tuple[LotRow, ...]:
 def seller_lot(seller: Seller, lot_id: int) -> StockLot:
     lot = StockLot.objects.filter(product__seller=seller, pk=lot_id).first()
     if lot is None:
-        raise NotFound("No such lot.")
+        raise NotFound(_("No such lot."))
     return lot
 
 
@@ -727,7 +730,7 @@ def seller_orders(user: User, seller: Seller) -> tuple[SellerOrderRow, ...]:
 def seller_order(seller: Seller, number: str) -> Order:
     order = Order.objects.filter(seller=seller, number=number).first()
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return order
 
 
@@ -779,7 +782,7 @@ def station_household(user: User, household_id: int) -> Household:
         scope_of(user).q("village__code"), pk=household_id
     ).first()
     if household is None:
-        raise NotFound("No such household.")
+        raise NotFound(_("No such household."))
     return household
 
 
@@ -960,7 +963,7 @@ class IncomePage:
 def household_income_page(user: User, year: int | None = None) -> IncomePage:
     """A household's own e-commerce income, by month and kind (from the ledger)."""
     if user.household_id is None:
-        raise PermissionDenied("This page is for a household's own login.")
+        raise PermissionDenied(_("This page is for a household's own login."))
     household = Household.objects.select_related("village").get(pk=user.household_id)
     today = timezone.localdate()
     year = year or today.year

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import Role, User
 from propoor.accounts.services import user_create
@@ -65,7 +66,10 @@ def _work_village(county: Division) -> Division:
             .first()
         )
     if village_code is None:
-        raise NotFound(f"County {county.code} has no village to give the demo logins.")
+        raise NotFound(
+            _("County %(county)s has no village to give the demo logins.")
+            % {"county": county.code}
+        )
     return Division.objects.get(code=village_code)
 
 
@@ -78,7 +82,9 @@ def demo_users_create(
     """
     county = Division.objects.filter(code=county_code, level=Level.COUNTY).first()
     if county is None:
-        raise NotFound(f"No county {county_code}: seed it first.")
+        raise NotFound(
+            _("No county %(county)s: seed it first.") % {"county": county_code}
+        )
     village = _work_village(county)
     township = village.parent
     household = (

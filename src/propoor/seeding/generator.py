@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from propoor.kernel.standard import IncomeTest, load_builtin
 from propoor.seeding.economy import YearSnapshots, build_economy
@@ -54,16 +55,17 @@ class SeedParameters:
     survey_cap: dt.date | None = None  # no survey dated after this day
 
     def __post_init__(self) -> None:
+        # The seeding service passes these messages on to the user (ValidationFailed).
         if self.households < 1:
-            raise ValueError("seed at least one household")
+            raise ValueError(_("seed at least one household"))
         if self.households > 1_000_000:
-            raise ValueError("at most 1,000,000 households")
+            raise ValueError(_("at most 1,000,000 households"))
         if not 2012 <= self.year <= 2100:
-            raise ValueError("the year must lie between 2012 and 2100")
+            raise ValueError(_("the year must lie between 2012 and 2100"))
         if self.county_code[:2] not in PROVINCES:
             raise ValueError(
-                f"{self.county_code} does not start with a province code "
-                f"({', '.join(sorted(PROVINCES))})"
+                _("%(code)s does not start with a province code (%(codes)s)")
+                % {"code": self.county_code, "codes": ", ".join(sorted(PROVINCES))}
             )
 
     @property

@@ -50,6 +50,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import Role, User
 from propoor.areas.models import Division, Level, VillageProfile
@@ -769,7 +770,7 @@ def _sellers(
         for v, p in rng.sample(in_township, min(3, len(in_township)))
         if v != work_village
     ]
-    picks += [v for v, _ in rng.sample(elsewhere, min(6, len(elsewhere)))]
+    picks += [v for v, _p in rng.sample(elsewhere, min(6, len(elsewhere)))]
     profiles = dict(villages)
     for village in picks[:10]:
         specialty = (_specialties(profiles.get(village)) or ["核桃"])[0]
@@ -991,7 +992,7 @@ def _do_checkout(
             lines.append(services.LineIn(product.pk, quantity))
     name = buyer.first_name or buyer.username
     try:
-        checkout, _ = services.checkout_create(
+        checkout, _created = services.checkout_create(
             buyer,
             lines=lines,
             idempotency_key=f"demo-{next(world.serial):06d}",
@@ -1251,7 +1252,7 @@ def _plan(
     certifications, on the queue."""
     rng = world.rng
     products = [p for shop in world.shops.values() for p, _t in shop.products]
-    weights = [rng.paretovariate(1.6) for _ in products]  # a few best sellers
+    weights = [rng.paretovariate(1.6) for _product in products]  # a few best sellers
     span = (world.end - _moment(start, OPEN_HOUR)).total_seconds()
     for n in range(CHECKOUTS):
         # density rising linearly: the n-th checkout at sqrt(u) of the span
@@ -1328,7 +1329,10 @@ def market_demo_build(*, county: Division, admin: User, seed: int) -> MarketDemo
         level=Level.VILLAGE, code__startswith=county.prefix
     ).order_by("code").first()
     if work_village is None:
-        raise Conflict(f"County {county.code} has no village for a market.")
+        raise Conflict(
+            _("County %(county)s has no village for a market.")
+            % {"county": county.code}
+        )
     township = work_village.parent or work_village
     with _story_time(_moment(start, OPEN_HOUR)) as clock, transaction.atomic():
         world = _World(

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import DateField, DateTimeField, Model, ProtectedError
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import User
 from propoor.areas.models import Division, VillageProfile
@@ -125,8 +126,11 @@ def registry_reset(county_code: str) -> dict[str, int]:
     except ProtectedError as exc:
         kinds = sorted({type(obj).__name__ for obj in exc.protected_objects})
         raise Conflict(
-            "Cannot reset: other records still point at the registry or the "
-            f"county ({', '.join(kinds)}). Delete them first.",
+            _(
+                "Cannot reset: other records still point at the registry or the "
+                "county (%(kinds)s). Delete them first."
+            )
+            % {"kinds": ", ".join(kinds)},
             extra={"protected": kinds},
         ) from None
     return counts
@@ -184,16 +188,22 @@ def _check_empty(county_code: str) -> None:
     existing = Household.objects.count()
     if existing:
         raise Conflict(
-            f"The database already has {existing:,} households; seeding would mix a "
-            "synthetic county into them. Use --reset to delete the household "
-            "registry (households, members, snapshots, identification runs, plans) "
-            "and seed anew.",
+            _(
+                "The database already has %(households)s households; seeding would "
+                "mix a synthetic county into them. Use --reset to delete the "
+                "household registry (households, members, snapshots, identification "
+                "runs, plans) and seed anew."
+            )
+            % {"households": f"{existing:,}"},
             extra={"households": existing},
         )
     if Division.objects.filter(code__startswith=county_code[:6]).exists():
         raise Conflict(
-            f"Divisions of county {county_code} already exist. Use --reset to "
-            "replace them.",
+            _(
+                "Divisions of county %(county)s already exist. Use --reset to "
+                "replace them."
+            )
+            % {"county": county_code},
             extra={"county_code": county_code},
         )
 
@@ -475,7 +485,9 @@ def county_seed(
     today = timezone.localdate()
     year = default_year() if year is None else year
     if year > today.year:
-        raise ValidationFailed(f"Cannot seed surveys of {year}: it is still to come.")
+        raise ValidationFailed(
+            _("Cannot seed surveys of %(year)s: it is still to come.") % {"year": year}
+        )
     try:
         parameters = SeedParameters(
             households=households,

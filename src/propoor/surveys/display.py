@@ -303,7 +303,7 @@ def diff_lines(rows: Iterable[DiffRow], *, village: str = "") -> list[DiffLine]:
             )
         )
     lines.sort(key=lambda pair: pair[0])
-    return [line for _, line in lines]
+    return [line for _order, line in lines]
 
 
 # --- coverage -------------------------------------------------------------------------
@@ -577,7 +577,7 @@ def point_map(
     ]
     if here is None and not located:
         return None
-    houses = [(lat, lon) for _, lat, lon in located]
+    houses = [(lat, lon) for _pk, lat, lon in located]
     home_at = next(((lat, lon) for pk, lat, lon in located if pk == household_id), None)
     everything = [*houses, *([here] if here else [])]
     lat0 = sum(p[0] for p in everything) / len(everything)
@@ -587,8 +587,8 @@ def point_map(
         return (p[1] * kx, p[0] * M_PER_DEG_LAT)
 
     xy = [metres(p) for p in everything]
-    min_x, max_x = min(x for x, _ in xy), max(x for x, _ in xy)
-    min_y, max_y = min(y for _, y in xy), max(y for _, y in xy)
+    min_x, max_x = min(x for x, _y in xy), max(x for x, _y in xy)
+    min_y, max_y = min(y for _x, y in xy), max(y for _x, y in xy)
     span_x = max(max_x - min_x, MIN_SPAN_M)
     span_y = max(max_y - min_y, MIN_SPAN_M)
     inner_w, inner_h = MAP_WIDTH - 2 * MAP_PAD, MAP_HEIGHT - 2 * MAP_PAD

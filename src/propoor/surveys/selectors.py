@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_READERS, require_role
 from propoor.accounts.scope import scope_of
@@ -118,9 +119,11 @@ def form_version_get(
         versions = versions.filter(version=version)
     found = versions.first()
     if found is None:
+        if version is None:
+            raise NotFound(_("No form %(form)s.") % {"form": form_id})
         raise NotFound(
-            f"No form {form_id}"
-            + (f" in version {version}." if version is not None else ".")
+            _("No form %(form)s in version %(version)s.")
+            % {"form": form_id, "version": version}
         )
     return found
 
@@ -129,7 +132,7 @@ def form_versions(user: User | None, form_id: str) -> QuerySet[FormVersion]:
     """Every version of a visible form, newest first (the XForm deferred)."""
     form = _visible_forms(user).filter(form_id=form_id).first()
     if form is None:
-        raise NotFound(f"No form {form_id}.")
+        raise NotFound(_("No form %(form)s.") % {"form": form_id})
     return (
         FormVersion.objects.filter(form=form)
         .select_related("form", "created_by")
@@ -185,7 +188,7 @@ def submission_detail(user: User | None, submission_id: int) -> Submission:
         .first()
     )
     if found is None:
-        raise NotFound(f"No submission {submission_id}.")
+        raise NotFound(_("No submission %(id)s.") % {"id": submission_id})
     return found
 
 
@@ -194,7 +197,7 @@ def attachment_get(user: User | None, submission_id: int, name: str) -> Attachme
     submission = submission_detail(user, submission_id)
     found = Attachment.objects.filter(submission=submission, name=name).first()
     if found is None:
-        raise NotFound(f"No attachment {name}.")
+        raise NotFound(_("No attachment %(name)s.") % {"name": name})
     return found
 
 
@@ -441,7 +444,7 @@ def change_detail(user: User | None, change_id: int) -> ChangeDetail:
         .first()
     )
     if change is None:
-        raise NotFound(f"No change request {change_id}.")
+        raise NotFound(_("No change request %(id)s.") % {"id": change_id})
     diff = (
         _village_diff(change)
         if change.kind == ChangeKind.VILLAGE

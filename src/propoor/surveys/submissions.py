@@ -31,6 +31,7 @@ from defusedxml import DefusedXmlException, ElementTree
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from propoor.areas.models import VillageProfile
 from propoor.core.money import MoneyField
@@ -131,23 +132,26 @@ class Envelope:
 def read_envelope(xml: bytes) -> Envelope:
     """Parse the instance document; MalformedXML when it is not one."""
     if not xml.strip():
-        raise MalformedXML("The submission is empty.")
+        raise MalformedXML(_("The submission is empty."))
     try:
         text = xml.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedXML("A submission must be UTF-8 encoded XML.") from None
+        raise MalformedXML(_("A submission must be UTF-8 encoded XML.")) from None
     try:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
-        raise MalformedXML(f"The submission is not well-formed XML: {exc}.") from None
+        raise MalformedXML(
+            _("The submission is not well-formed XML: %(error)s.") % {"error": exc}
+        ) from None
     except DefusedXmlException:
         raise MalformedXML(
-            "The submission declares a DTD or entities, which are refused."
+            _("The submission declares a DTD or entities, which are refused.")
         ) from None
     form_id = (root.get("id") or "").strip()
     if not form_id:
         raise MalformedXML(
-            f"The root element <{local(root.tag)}> has no id attribute naming the form."
+            _("The root element <%(tag)s> has no id attribute naming the form.")
+            % {"tag": local(root.tag)}
         )
     meta = next((c for c in root if local(c.tag) == "meta"), None)
     found: dict[str, str] = {}
@@ -156,9 +160,9 @@ def read_envelope(xml: bytes) -> Envelope:
             found[local(child.tag)] = (child.text or "").strip()
     instance_id = found.get("instanceID", "")
     if not instance_id:
-        raise MalformedXML("The submission has no meta/instanceID.")
+        raise MalformedXML(_("The submission has no meta/instanceID."))
     if len(instance_id) > 64:
-        raise MalformedXML("The meta/instanceID is longer than 64 characters.")
+        raise MalformedXML(_("The meta/instanceID is longer than 64 characters."))
     return Envelope(
         form_id=form_id[:80],
         version=(root.get("version") or "").strip()[:40],
@@ -256,10 +260,14 @@ def _int(text: str, name: str, problems: Problems) -> int | None:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            problems.add(name, f"Not a whole number: {text!r}.")
+            problems.add(
+                name, _("Not a whole number: %(text)s.") % {"text": repr(text)}
+            )
             return None
         if number != number.to_integral_value():
-            problems.add(name, f"Not a whole number: {text!r}.")
+            problems.add(
+                name, _("Not a whole number: %(text)s.") % {"text": repr(text)}
+            )
             return None
         value = int(number)
     return value
@@ -269,10 +277,10 @@ def _decimal(text: str, name: str, problems: Problems) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        problems.add(name, f"Not a number: {text!r}.")
+        problems.add(name, _("Not a number: %(text)s.") % {"text": repr(text)})
         return None
     if not value.is_finite():
-        problems.add(name, f"Not a number: {text!r}.")
+        problems.add(name, _("Not a number: %(text)s.") % {"text": repr(text)})
         return None
     return value
 
@@ -281,7 +289,9 @@ def _date(text: str, name: str, problems: Problems) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        problems.add(name, f"Not a date (YYYY-MM-DD): {text!r}.")
+        problems.add(
+            name, _("Not a date (YYYY-MM-DD): %(text)s.") % {"text": repr(text)}
+        )
         return None
 
 
@@ -290,7 +300,9 @@ def _choice(
 ) -> str | None:
     if text not in choices:
         problems.add(
-            name, f"{text!r} is not a valid choice; choose one of {', '.join(choices)}."
+            name,
+            _("%(text)s is not a valid choice; choose one of %(choices)s.")
+            % {"text": repr(text), "choices": ", ".join(choices)},
         )
         return None
     return text
@@ -315,27 +327,37 @@ def convert_field(
         if amount is not None:
             places = 2 if isinstance(f, MoneyField) else f.decimal_places
             if amount < 0:
-                problems.add(name, f"Cannot be negative: {text}.")
+                problems.add(
+                    name, _("Cannot be negative: %(value)s.") % {"value": text}
+                )
             elif amount != amount.quantize(Decimal(1).scaleb(-places)):
-                problems.add(name, f"At most {places} decimal places: {text}.")
+                problems.add(
+                    name,
+                    _("At most %(places)s decimal places: %(value)s.")
+                    % {"places": places, "value": text},
+                )
             else:
                 value = amount.quantize(Decimal(1).scaleb(-places))
     elif isinstance(f, models.BooleanField):
         value = parse_bool(text)
         if value is None:
-            problems.add(name, f"Answer yes or no, not {text!r}.")
+            problems.add(
+                name, _("Answer yes or no, not %(text)s.") % {"text": repr(text)}
+            )
     elif isinstance(f, models.IntegerField):
         number = _int(text, name, problems)
         value = number
         if number is not None and number < 0:
-            problems.add(name, f"Cannot be negative: {number}.")
+            problems.add(name, _("Cannot be negative: %(value)s.") % {"value": number})
     elif isinstance(f, models.DateField):
         value = _date(text, name, problems)
     else:
         value = text
         max_length = getattr(f, "max_length", None)
         if max_length is not None and len(text) > max_length:
-            problems.add(name, f"At most {max_length} characters.")
+            problems.add(
+                name, _("At most %(count)s characters.") % {"count": max_length}
+            )
     if len(problems.items) == before and value is not None and not f.choices:
         try:
             f.run_validators(value)
@@ -355,14 +377,14 @@ def parse_geopoint(text: str, problems: Problems, name: str = LOCATION) -> Point
     """``"lat lon [altitude accuracy]"`` as ODK sends a geopoint."""
     parts = text.split()
     if len(parts) < 2:
-        problems.add(name, f"Not a geopoint: {text!r}.")
+        problems.add(name, _("Not a geopoint: %(text)s.") % {"text": repr(text)})
         return None
     lat = _decimal(parts[0], name, problems)
     lon = _decimal(parts[1], name, problems)
     if lat is None or lon is None:
         return None
     if not -90 <= lat <= 90 or not -180 <= lon <= 180:
-        problems.add(name, f"Not a place on Earth: {text!r}.")
+        problems.add(name, _("Not a place on Earth: %(text)s.") % {"text": repr(text)})
         return None
     q = Decimal("0.000001")
     return Point(latitude=lat.quantize(q), longitude=lon.quantize(q))
@@ -416,14 +438,14 @@ def member_values(
     before = len(problems.items)
     name = raw.get("name", "").strip()
     if not name:
-        problems.add(f"{prefix}name", "Give the member's name.")
+        problems.add(f"{prefix}name", _("Give the member's name."))
     elif len(name) > 60:
-        problems.add(f"{prefix}name", "A name has at most 60 characters.")
+        problems.add(f"{prefix}name", _("A name has at most 60 characters."))
     number = ""
     born: date | None = None
     raw_id = raw.get("id_number", "").strip().upper()
     if not raw_id:
-        problems.add(f"{prefix}id_number", "Give the ID number.")
+        problems.add(f"{prefix}id_number", _("Give the ID number."))
     else:
         try:
             number = idcard.validate(raw_id)
@@ -431,15 +453,22 @@ def member_values(
             message = str(exc).replace(raw_id, idnumbers.rough_mask(raw_id))
             problems.add(
                 f"{prefix}id_number",
-                f"ID number {idnumbers.rough_mask(raw_id)} is not valid: {message}.",
+                _("ID number %(id_number)s is not valid: %(reason)s.")
+                % {"id_number": idnumbers.rough_mask(raw_id), "reason": message},
             )
         else:
             born = idcard.birth_date(number)
             if not idnumbers.EARLIEST_BIRTH <= born <= today:
                 problems.add(
                     f"{prefix}id_number",
-                    f"ID number {idcard.mask(number)} is not valid: its birth date "
-                    f"{born.isoformat()} is impossible.",
+                    _(
+                        "ID number %(id_number)s is not valid: its birth date "
+                        "%(birth_date)s is impossible."
+                    )
+                    % {
+                        "id_number": idcard.mask(number),
+                        "birth_date": born.isoformat(),
+                    },
                 )
                 born = None
     age: int | None = None
@@ -447,15 +476,25 @@ def member_values(
         age = _int(raw["age"], f"{prefix}age", problems)
         if age is not None and not 0 <= age <= MAX_AGE:
             problems.add(
-                f"{prefix}age", f"An age of {age} is impossible (0 to {MAX_AGE})."
+                f"{prefix}age",
+                _("An age of %(age)s is impossible (0 to %(max)s).")
+                % {"age": age, "max": MAX_AGE},
             )
         elif age is not None and born is not None:
             actual = _age_on(born, on)
             if abs(actual - age) > 1:
                 problems.add(
                     f"{prefix}age",
-                    f"An age of {age} does not match the ID number's birth date "
-                    f"{born.isoformat()} ({actual} on {on.isoformat()}).",
+                    _(
+                        "An age of %(age)s does not match the ID number's birth date "
+                        "%(birth_date)s (%(actual)s on %(day)s)."
+                    )
+                    % {
+                        "age": age,
+                        "birth_date": born.isoformat(),
+                        "actual": actual,
+                        "day": on.isoformat(),
+                    },
                 )
     values: dict[str, str] = {}
     for key, choices, default in (
@@ -470,11 +509,13 @@ def member_values(
     if raw.get("in_school", ""):
         parsed = parse_bool(raw["in_school"])
         if parsed is None:
-            problems.add(f"{prefix}in_school", "Answer yes or no.")
+            problems.add(f"{prefix}in_school", _("Answer yes or no."))
         in_school = bool(parsed)
     skills = raw.get("skills", "").strip()
     if len(skills) > 200:
-        problems.add(f"{prefix}skills", "At most 200 characters.")
+        problems.add(
+            f"{prefix}skills", _("At most %(count)s characters.") % {"count": 200}
+        )
     if len(problems.items) != before or born is None:
         return None
     return MemberValues(
@@ -575,35 +616,39 @@ def _snapshot_rules(values: Mapping[str, object], problems: Problems) -> None:
     size = get("size", 0)
     if not isinstance(size, int):
         return
-    rule(("size",), size >= 1, "size", "A household has at least one person.")
+    rule(("size",), size >= 1, "size", _("A household has at least one person."))
     for name in ("school_age_children", "members_ill_or_disabled"):
         count = get(name)
         rule(
             (name, "size"),
             isinstance(count, int) and count <= size,
             name,
-            f"Cannot exceed the household size ({size}).",
+            _("Cannot exceed the household size (%(size)s).") % {"size": size},
         )
     school, out = get("school_age_children"), get("children_out_of_school")
     rule(
         ("children_out_of_school", "school_age_children"),
         isinstance(school, int) and isinstance(out, int) and out <= school,
         "children_out_of_school",
-        f"Cannot exceed the number of school-age children ({school}).",
+        _("Cannot exceed the number of school-age children (%(count)s).")
+        % {"count": school},
     )
     full, partial = get("labourers_full"), get("labourers_partial")
     rule(
         ("labourers_full", "labourers_partial", "size"),
         isinstance(full, int) and isinstance(partial, int) and full + partial <= size,
         "labourers_partial",
-        f"Full and partial labourers together cannot exceed the household size "
-        f"({size}).",
+        _(
+            "Full and partial labourers together cannot exceed the household size "
+            "(%(size)s)."
+        )
+        % {"size": size},
     )
     rule(
         ("head_elderly", "head_child"),
         not (get("head_elderly", False) and get("head_child", False)),
         "head_child",
-        "The head cannot be both a child and elderly.",
+        _("The head cannot be both a child and elderly."),
     )
     online, business = get("income_ecommerce"), get("income_business")
     if isinstance(online, Decimal) and isinstance(business, Decimal):
@@ -611,8 +656,11 @@ def _snapshot_rules(values: Mapping[str, object], problems: Problems) -> None:
             ("income_ecommerce", "income_business"),
             online <= business,
             "income_ecommerce",
-            "E-commerce income is part of business income and cannot exceed it "
-            f"({business}).",
+            _(
+                "E-commerce income is part of business income and cannot exceed it "
+                "(%(business)s)."
+            )
+            % {"business": business},
         )
 
 
@@ -622,14 +670,14 @@ def _causes(top: Mapping[str, str], problems: Problems) -> tuple[str, list[str]]
     if main:
         _choice(main, "main_cause", Cause.values, problems)
     elif secondary:
-        problems.add("main_cause", "Name the main cause before secondary causes.")
+        problems.add("main_cause", _("Name the main cause before secondary causes."))
     if len(secondary) > 2:
-        problems.add("secondary_causes", "At most two secondary causes.")
+        problems.add("secondary_causes", _("At most two secondary causes."))
     for cause in secondary:
         _choice(cause, "secondary_causes", Cause.values, problems)
     everything = [main, *secondary] if main else secondary
     if len(set(everything)) != len(everything):
-        problems.add("secondary_causes", "The causes must be distinct.")
+        problems.add("secondary_causes", _("The causes must be distinct."))
     return main, secondary
 
 
@@ -642,34 +690,41 @@ def household_values(
     village_code = top.get("village_code", "")
     if not re.fullmatch(r"[0-9]{12}", village_code):
         problems.add(
-            "village_code", f"A village code has 12 digits, not {village_code!r}."
+            "village_code",
+            _("A village code has 12 digits, not %(code)s.")
+            % {"code": repr(village_code)},
         )
     number = top.get("household_number", "")
     new_text = top.get("new_household", "")
     new = parse_bool(new_text) if new_text else not number
     if new is None:
-        problems.add("new_household", f"Answer yes or no, not {new_text!r}.")
+        problems.add(
+            "new_household",
+            _("Answer yes or no, not %(text)s.") % {"text": repr(new_text)},
+        )
         new = False
     head_name = top.get("head_name", "").strip()
     if new:
         number = ""
         if not head_name:
-            problems.add("head_name", "A new household needs its head's name.")
+            problems.add("head_name", _("A new household needs its head's name."))
         if not extracted.members:
-            problems.add(MEMBERS, "A new household lists its members.")
+            problems.add(MEMBERS, _("A new household lists its members."))
     elif not number:
-        problems.add("household_number", "Give the household number.")
+        problems.add("household_number", _("Give the household number."))
     category = top.get("category", "") or Category.ORDINARY
     _choice(category, "category", Category.values, problems)
     main, secondary = _causes(top, problems)
     year: int | None = None
     if not top.get("year", ""):
-        problems.add("year", "Give the survey year.")
+        problems.add("year", _("Give the survey year."))
     else:
         year = _int(top["year"], "year", problems)
         if year is not None and not FIRST_YEAR <= year <= today.year:
             problems.add(
-                "year", f"The year must lie between {FIRST_YEAR} and {today.year}."
+                "year",
+                _("The year must lie between %(first)s and %(last)s.")
+                % {"first": FIRST_YEAR, "last": today.year},
             )
             year = None
     snapshot: dict[str, object] = {}
@@ -677,7 +732,7 @@ def household_values(
         text = top.get(name, "")
         if text == "":
             if name in SNAPSHOT_REQUIRED:
-                problems.add(name, "This field is required.")
+                problems.add(name, _("This field is required."))
             continue
         value = convert_field(f, text, name, problems)
         if value is not None:
@@ -685,10 +740,12 @@ def household_values(
     surveyed_on = snapshot.get("surveyed_on")
     if isinstance(surveyed_on, date):
         if surveyed_on > today:
-            problems.add("surveyed_on", "The survey date cannot be in the future.")
+            problems.add("surveyed_on", _("The survey date cannot be in the future."))
         elif year is not None and surveyed_on.year < year:
             problems.add(
-                "surveyed_on", f"A survey of {year} cannot be dated before {year}."
+                "surveyed_on",
+                _("A survey of %(year)s cannot be dated before %(year)s.")
+                % {"year": year},
             )
     else:
         snapshot.setdefault("surveyed_on", today)
@@ -700,13 +757,14 @@ def household_values(
         if member is not None:
             members.append(member)
     if sum(1 for m in members if m.relation == Relation.HEAD) > 1:
-        problems.add(MEMBERS, "A household has one head.")
+        problems.add(MEMBERS, _("A household has one head."))
     seen: set[str] = set()
     for member in members:
         if member.id_hash in seen:
             problems.add(
                 f"{MEMBERS}[{member.index}].id_number",
-                f"ID number {member.id_masked} is given twice.",
+                _("ID number %(id_number)s is given twice.")
+                % {"id_number": member.id_masked},
             )
         seen.add(member.id_hash)
     location = None
@@ -754,7 +812,9 @@ def village_values(extracted: Extracted) -> tuple[VillageValues | None, Problems
     village_code = top.get("village_code", "")
     if not re.fullmatch(r"[0-9]{12}", village_code):
         problems.add(
-            "village_code", f"A village code has 12 digits, not {village_code!r}."
+            "village_code",
+            _("A village code has 12 digits, not %(code)s.")
+            % {"code": repr(village_code)},
         )
     profile: dict[str, object] = {}
     for name, f in PROFILE_FIELDS.items():

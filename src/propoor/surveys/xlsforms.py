@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from defusedxml import ElementTree
+from django.utils.translation import gettext as _
 from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
 
@@ -133,7 +134,11 @@ def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> ConvertedForm:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix not in {".xlsx", ".xls"}:
         raise XLSFormInvalid(
-            [FormProblem(None, None, "Upload an XLSForm as an .xlsx (or .xls) file.")]
+            [
+                FormProblem(
+                    None, None, _("Upload an XLSForm as an .xlsx (or .xls) file.")
+                )
+            ]
         )
     warnings: list[str] = []
     try:
@@ -145,12 +150,20 @@ def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> ConvertedForm:
         raise XLSFormInvalid([problem]) from exc
     except Exception as exc:  # a corrupt workbook breaks pyxform's readers
         raise XLSFormInvalid(
-            [FormProblem(None, None, f"The file is not a readable XLSForm: {exc}")]
+            [
+                FormProblem(
+                    None,
+                    None,
+                    _("The file is not a readable XLSForm: %(error)s") % {"error": exc},
+                )
+            ]
         ) from exc
     try:
         ElementTree.fromstring(result.xform.encode("utf-8"))
     except ElementTree.ParseError as exc:  # pragma: no cover  (pyxform writes XML)
-        raise XLSFormInvalid([FormProblem(None, None, f"Bad XForm: {exc}")]) from exc
+        raise XLSFormInvalid(
+            [FormProblem(None, None, _("Bad XForm: %(error)s") % {"error": exc})]
+        ) from exc
     survey: dict[str, Any] = result._pyxform
     rows = _survey_rows(data, suffix)
     problems: list[FormProblem] = []
@@ -161,16 +174,19 @@ def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> ConvertedForm:
             FormProblem(
                 "settings",
                 2,
-                f"The form_id {form_id!r} must be 1-80 letters, digits, - or _.",
+                _("The form_id %(form_id)s must be 1-80 letters, digits, - or _.")
+                % {"form_id": repr(form_id)},
             )
         )
     if not version:
         problems.append(
-            FormProblem("settings", 2, "Give the form a version on the settings sheet.")
+            FormProblem(
+                "settings", 2, _("Give the form a version on the settings sheet.")
+            )
         )
     elif len(version) > 40:
         problems.append(
-            FormProblem("settings", 2, "A version has at most 40 characters.")
+            FormProblem("settings", 2, _("A version has at most 40 characters."))
         )
     mapping, mapping_problems = derive_mapping(survey.get("children", []), rows)
     problems.extend(mapping_problems)
@@ -180,8 +196,10 @@ def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> ConvertedForm:
             FormProblem(
                 "survey",
                 None,
-                "The form fills no registry field: name questions after registry "
-                "fields (or add a 'registry' column); see surveys/README.md.",
+                _(
+                    "The form fills no registry field: name questions after registry "
+                    "fields (or add a 'registry' column); see surveys/README.md."
+                ),
             )
         )
     else:
@@ -286,8 +304,15 @@ def derive_mapping(
         if target in used:
             note(
                 name,
-                f"'{name}' and '{used[target].rsplit('/', 1)[-1]}' both fill the "
-                f"registry field '{target}'.",
+                _(
+                    "'%(name)s' and '%(other)s' both fill the registry field "
+                    "'%(target)s'."
+                )
+                % {
+                    "name": name,
+                    "other": used[target].rsplit("/", 1)[-1],
+                    "target": target,
+                },
             )
             return
         used[target] = path
@@ -309,7 +334,11 @@ def derive_mapping(
                 target = explicit or name
                 if in_repeat or target != MEMBERS:
                     if explicit:
-                        note(name, f"A repeat can only fill '{MEMBERS}'.")
+                        note(
+                            name,
+                            _("A repeat can only fill '%(members)s'.")
+                            % {"members": MEMBERS},
+                        )
                     continue
                 claim(path, MEMBERS, name)
                 visit(item.get("children", []), f"{path}/", True)
@@ -318,10 +347,18 @@ def derive_mapping(
             known = MEMBER_TARGETS if in_repeat else HOUSEHOLD_TARGETS | VILLAGE_TARGETS
             if target not in known:
                 if explicit:
-                    note(name, f"'{explicit}' is not a registry field.")
+                    note(
+                        name,
+                        _("'%(target)s' is not a registry field.")
+                        % {"target": explicit},
+                    )
                 continue
             if target == LOCATION and kind != "geopoint":
-                note(name, f"'{name}' fills the location and must be a geopoint.")
+                note(
+                    name,
+                    _("'%(name)s' fills the location and must be a geopoint.")
+                    % {"name": name},
+                )
                 continue
             claim(path, f"{MEMBERS}.{target}" if in_repeat else target, name)
 
@@ -348,17 +385,19 @@ def _required_targets(kind: str, mapping: Mapping[str, str]) -> list[FormProblem
         stray = sorted(targets & (PROFILE_TARGETS - HOUSEHOLD_TARGETS))
     else:
         stray = sorted(targets & _HOUSEHOLD_ONLY)
+    if kind == "household":
+        needs = _("A household form needs a question '%(name)s'.")
+        cannot = _("A household form cannot also fill %(fields)s.")
+    else:
+        needs = _("A village form needs a question '%(name)s'.")
+        cannot = _("A village form cannot also fill %(fields)s.")
     problems = [
-        FormProblem("survey", None, f"A {kind} form needs a question '{name}'.")
+        FormProblem("survey", None, needs % {"name": name})
         for name in needed
         if name not in targets
     ]
     if stray:
         problems.append(
-            FormProblem(
-                "survey",
-                None,
-                f"A {kind} form cannot also fill {', '.join(stray)}.",
-            )
+            FormProblem("survey", None, cannot % {"fields": ", ".join(stray)})
         )
     return problems

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import Role
 from propoor.training.models import Course, Lesson
@@ -36,13 +37,13 @@ class LessonVideoForm(forms.ModelForm):  # type: ignore[type-arg]
         name = video.name.lower()
         suffix = next((s for s in VIDEO_TYPES if name.endswith(s)), None)
         if suffix is None:
-            raise forms.ValidationError("Upload an MP4 or WebM video.")
+            raise forms.ValidationError(_("Upload an MP4 or WebM video."))
         if video.size > VIDEO_MAX:
-            raise forms.ValidationError("A lesson video may be at most 50 MB.")
+            raise forms.ValidationError(_("A lesson video may be at most 50 MB."))
         head = video.read(16)
         video.seek(0)
         if VIDEO_TYPES[suffix] not in head:
-            raise forms.ValidationError("The file is not a real MP4 or WebM video.")
+            raise forms.ValidationError(_("The file is not a real MP4 or WebM video."))
         return video
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from propoor.accounts.roles import Role, require_role
@@ -214,7 +215,7 @@ def certificate_revoke(
         .first()
     )
     if certificate is None:
-        raise NotFound("No such certificate.")
+        raise NotFound(_("No such certificate."))
     services.certificate_revoke(user, certificate, reason=body.reason)
     return VerificationOut(**services.certificate_verify(code).__dict__)
 
@@ -239,12 +240,12 @@ def enrol_from_plans(request: HttpRequest, body: EnrolFromPlansIn) -> EnrolRepor
     if area:
         division = Division.objects.filter(code=area).first()
         if division is None or not scope_of(user).covers(area):
-            raise NotFound("No such area.")
+            raise NotFound(_("No such area."))
         area = division.prefix
     elif not user.is_superuser:
         prefixes = scope_of(user).prefixes
         if len(prefixes) != 1:
-            raise NotFound("Name the area (one of yours).")
+            raise NotFound(_("Name the area (one of yours)."))
         area = prefixes[0]
     report = services.enrol_from_plans(actor=user, area_code=area)
     return EnrolReportOut(**report.__dict__)
@@ -299,7 +300,7 @@ def _cohorts(user: User):  # type: ignore[no-untyped-def]
 def _cohort(user: User, cohort_id: int) -> Cohort:
     cohort = _cohorts(user).filter(pk=cohort_id).first()
     if cohort is None:
-        raise NotFound("No such cohort.")
+        raise NotFound(_("No such cohort."))
     return cohort
 
 
@@ -315,10 +316,13 @@ def cohort_create(request: HttpRequest, body: CohortIn) -> tuple[int, CohortOut]
     user = _user(request)
     area = Division.objects.filter(code=body.area).first()
     if area is None:
-        raise NotFound("No such area.")
+        raise NotFound(_("No such area."))
     trainer = UserModel.objects.filter(username=body.trainer, is_active=True).first()
     if trainer is None:
-        raise NotFound(f"No trainer {body.trainer!r}.", extra={"field": "trainer"})
+        raise NotFound(
+            _("No trainer %(username)s.") % {"username": repr(body.trainer)},
+            extra={"field": "trainer"},
+        )
     cohort = services.cohort_create(
         user,
         course=catalogue.course_get(body.course),
@@ -348,7 +352,7 @@ def cohort_add(request: HttpRequest, cohort_id: int, body: MemberIn) -> CohortOu
         .first()
     )
     if enrolment is None:
-        raise NotFound("That household is not enrolled in the cohort's course.")
+        raise NotFound(_("That household is not enrolled in the cohort's course."))
     services.cohort_add(user, cohort, enrolment)
     return _cohort_out(cohort)
 
@@ -413,7 +417,7 @@ def roll_call(request: HttpRequest, session_id: int, body: RollCallIn) -> RollCa
         pk=session_id, cohort__in=_cohorts(user)
     ).first()
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return RollCallOut(**services.roll_call(user, session, set(body.present)))
 
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 from propoor.core.errors import ValidationFailed
 
 
@@ -47,7 +49,7 @@ def normalise(
     """
     if not isinstance(answers, Mapping):
         raise ValidationFailed(
-            "Answers must be an object of question key → choice keys."
+            _("Answers must be an object of question key → choice keys.")
         )
     by_key = {q.key: q for q in questions}
     out: dict[str, list[str]] = {}
@@ -55,7 +57,9 @@ def normalise(
         question = by_key.get(str(key))
         if question is None:
             raise ValidationFailed(
-                f"Question {key!r} is not in this quiz.", extra={"question": str(key)}
+                _("Question %(question)s is not in this quiz.")
+                % {"question": repr(key)},
+                extra={"question": str(key)},
             )
         if isinstance(picked, str):
             picked = [picked]
@@ -63,19 +67,22 @@ def normalise(
             isinstance(c, str) for c in picked
         ):
             raise ValidationFailed(
-                f"The answer to {key} must be a list of choice keys.",
+                _("The answer to %(question)s must be a list of choice keys.")
+                % {"question": key},
                 extra={"question": key},
             )
         chosen = sorted(set(picked))
         unknown = [c for c in chosen if c not in question.choices]
         if unknown:
             raise ValidationFailed(
-                f"Question {key} has no choice {unknown[0]!r}.",
+                _("Question %(question)s has no choice %(choice)s.")
+                % {"question": key, "choice": repr(unknown[0])},
                 extra={"question": key, "choice": unknown[0]},
             )
         if question.kind != "multiple" and len(chosen) > 1:
             raise ValidationFailed(
-                f"Question {key} takes one answer, {len(chosen)} were given.",
+                _("Question %(question)s takes one answer, %(count)s were given.")
+                % {"question": key, "count": len(chosen)},
                 extra={"question": key},
             )
         if chosen:

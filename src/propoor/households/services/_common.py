@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_WRITERS, require_role
 from propoor.accounts.scope import scope_of
@@ -25,7 +26,7 @@ def authorize(actor: User | None, village_code: str) -> None:
         return
     require_role(actor, REGISTRY_WRITERS)
     if not scope_of(actor).covers(village_code):
-        raise NotFound("No such household.")
+        raise NotFound(_("No such household."))
 
 
 def clean_or_fail(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_WRITERS, require_role
 from propoor.accounts.scope import scope_of
@@ -65,7 +66,10 @@ def _next_number(village: Division) -> str:
     )
     seq = 1 if last is None else int(last.rsplit("-", 1)[1]) + 1
     if seq > 9999:
-        raise Conflict(f"Village {village.code} has no household numbers left.")
+        raise Conflict(
+            _("Village %(village)s has no household numbers left.")
+            % {"village": village.code}
+        )
     return f"{village.code}-{seq:04d}"
 
 
@@ -96,7 +100,7 @@ def household_register(
     if village is None or (
         actor is not None and not scope_of(actor).covers(village_code)
     ):
-        raise NotFound(f"No village {village_code}.")
+        raise NotFound(_("No village %(village)s.") % {"village": village_code})
     errors: FieldErrors = {}
     if not head_name.strip():
         errors["head_name"] = ["Give the head's name."]
@@ -107,7 +111,7 @@ def household_register(
         errors.update(member_errors(data, f"members.{index}."))
     errors.update(_head_errors([m.relation for m in members]))
     if errors:
-        raise fail("The household is not valid.", errors)
+        raise fail(_("The household is not valid."), errors)
     protected = protect_members(actor, members, exclude_member=None)
     secondary = [*secondary_causes, "", ""]
     with transaction.atomic():
@@ -125,7 +129,7 @@ def household_register(
             latitude=latitude,
             longitude=longitude,
         )
-        clean_or_fail(household, "The household is not valid.")
+        clean_or_fail(household, _("The household is not valid."))
         household.save()
         rows = [
             new_member(household, data, pid)
@@ -172,14 +176,14 @@ def household_update(
     if "category" in fields and fields["category"] not in Category.values:
         choice_error(errors, "category", fields["category"], Category)
     if errors:
-        raise fail("The household is not valid.", errors)
+        raise fail(_("The household is not valid."), errors)
     with transaction.atomic():
         lock_household(household)
         before = {name: getattr(household, name) for name in fields}
         for name, value in fields.items():
             setattr(household, name, value.strip() if isinstance(value, str) else value)
         try:
-            clean_or_fail(household, "The household is not valid.")
+            clean_or_fail(household, _("The household is not valid."))
         except ValidationFailed:
             household.refresh_from_db()
             raise
@@ -211,7 +215,7 @@ def household_set_causes(
     if not main:
         errors["main_cause"] = ["Name the main cause."]
     if errors:
-        raise fail("The causes are not valid.", errors)
+        raise fail(_("The causes are not valid."), errors)
     rest = [*secondary, "", ""]
     with transaction.atomic():
         lock_household(household)
@@ -221,7 +225,7 @@ def household_set_causes(
             rest[0],
             rest[1],
         )
-        clean_or_fail(household, "The causes are not valid.")
+        clean_or_fail(household, _("The causes are not valid."))
         household.save(
             update_fields=["main_cause", "second_cause", "third_cause", "updated_at"]
         )
@@ -246,11 +250,11 @@ def household_set_status(
     authorize(actor, household.village_id)
     if new_status not in Status.values:
         raise fail(
-            f"Unknown status {new_status!r}.",
+            _("Unknown status %(status)s.") % {"status": repr(new_status)},
             {"new_status": [f"Choose one of {', '.join(Status.values)}."]},
         )
     if not reason.strip():
-        raise fail("Give a reason for the status change.", {"reason": ["Required."]})
+        raise fail(_("Give a reason for the status change."), {"reason": ["Required."]})
     with transaction.atomic():
         current = (
             Household.objects.select_for_update()
@@ -261,9 +265,16 @@ def household_set_status(
         allowed = ALLOWED_TRANSITIONS[Status(current)]
         if new_status not in allowed:
             raise Conflict(
-                f"Household {household.number} cannot go from {current} to "
-                f"{new_status}; from {current} it can go to "
-                f"{', '.join(sorted(allowed))}.",
+                _(
+                    "Household %(household)s cannot go from %(current)s to "
+                    "%(new)s; from %(current)s it can go to %(allowed)s."
+                )
+                % {
+                    "household": household.number,
+                    "current": current,
+                    "new": new_status,
+                    "allowed": ", ".join(sorted(allowed)),
+                },
                 extra={"from": current, "to": new_status, "allowed": sorted(allowed)},
             )
         change = StatusChange(
@@ -274,7 +285,7 @@ def household_set_status(
             reason=reason.strip(),
         )
         clean_or_fail(
-            change, "The status change is not valid.", exclude=["household", "by"]
+            change, _("The status change is not valid."), exclude=["household", "by"]
         )
         change.save()
         household.status = new_status

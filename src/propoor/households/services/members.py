@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.accounts.scope import scope_of
@@ -68,16 +69,27 @@ def duplicate_error(
 ) -> DuplicatePerson:
     household = existing.household
     visible = actor is None or scope_of(actor).covers(household.village_id)
-    removed = "" if existing.active else " (as a removed member)"
     if visible:
+        if existing.active:
+            message = _(
+                "ID number %(id_number)s is already registered in household "
+                "%(household)s."
+            )
+        else:
+            message = _(
+                "ID number %(id_number)s is already registered in household "
+                "%(household)s (as a removed member)."
+            )
         return DuplicatePerson(
-            f"ID number {masked} is already registered in household "
-            f"{household.number}{removed}.",
+            message % {"id_number": masked, "household": household.number},
             extra={"id_number": masked, "household": household.number},
         )
     return DuplicatePerson(
-        f"ID number {masked} is already registered in a household outside your "
-        "area; ask the county office.",
+        _(
+            "ID number %(id_number)s is already registered in a household outside "
+            "your area; ask the county office."
+        )
+        % {"id_number": masked},
         extra={"id_number": masked},
     )
 
@@ -117,7 +129,8 @@ def protect_members(
     for pid in protected:
         if pid.hash in seen:
             raise DuplicatePerson(
-                f"ID number {pid.masked} is given twice.",
+                _("ID number %(id_number)s is given twice.")
+                % {"id_number": pid.masked},
                 extra={"id_number": pid.masked},
             )
         seen.add(pid.hash)
@@ -153,7 +166,7 @@ def new_member(
 def save_members(actor: User | None, members: Sequence[Member]) -> None:
     """Insert members; a concurrent registration of the same person is a 409."""
     for member in members:
-        clean_or_fail(member, "The member is not valid.", exclude=["household"])
+        clean_or_fail(member, _("The member is not valid."), exclude=["household"])
         try:
             with transaction.atomic():
                 member.save()
@@ -179,7 +192,7 @@ def member_add(
     ):
         errors["relation"] = ["The household already has a head."]
     if errors:
-        raise fail("The member is not valid.", errors)
+        raise fail(_("The member is not valid."), errors)
     (pid,) = protect_members(actor, [member], exclude_member=None)
     row = new_member(household, member, pid)
     with transaction.atomic():
@@ -227,7 +240,7 @@ def _apply(
             pid.masked,
         )
         member.sex, member.birth_date = pid.sex, pid.birth_date
-    clean_or_fail(member, "The member is not valid.", exclude=["household"])
+    clean_or_fail(member, _("The member is not valid."), exclude=["household"])
     try:
         with transaction.atomic():
             member.save()
@@ -248,7 +261,7 @@ def member_update(*, actor: User | None, member: Member, **fields: object) -> Me
     authorize(actor, household.village_id)
     if not member.active:
         raise Conflict(
-            "A removed member cannot be changed.", extra={"member": member.pk}
+            _("A removed member cannot be changed."), extra={"member": member.pk}
         )
     errors: FieldErrors = {
         name: ["This field cannot be changed here."]
@@ -258,7 +271,7 @@ def member_update(*, actor: User | None, member: Member, **fields: object) -> Me
         if value is None and name not in errors:
             errors[name] = ["This field cannot be empty."]
     if errors:
-        raise fail("The member is not valid.", errors)
+        raise fail(_("The member is not valid."), errors)
     merged = MemberInput(
         name=str(fields.get("name", member.name)),
         id_number=str(fields.get("id_number", "")),
@@ -278,7 +291,7 @@ def member_update(*, actor: User | None, member: Member, **fields: object) -> Me
     ):
         errors["relation"] = ["The household already has a head."]
     if errors:
-        raise fail("The member is not valid.", errors)
+        raise fail(_("The member is not valid."), errors)
     pid = None
     if "id_number" in fields:
         (pid,) = protect_members(actor, [merged], exclude_member=member.pk)
@@ -322,19 +335,23 @@ def member_remove(*, actor: User | None, member: Member, reason: str) -> Member:
     household = member.household
     authorize(actor, household.village_id)
     if not reason.strip():
-        raise fail("Give a reason for removing the member.", {"reason": ["Required."]})
+        raise fail(
+            _("Give a reason for removing the member."), {"reason": ["Required."]}
+        )
     if not member.active:
-        raise Conflict("The member was already removed.", extra={"member": member.pk})
+        raise Conflict(
+            _("The member was already removed."), extra={"member": member.pk}
+        )
     if member.relation == Relation.HEAD:
         raise Conflict(
-            "The head cannot be removed; make another member the head first.",
+            _("The head cannot be removed; make another member the head first."),
             extra={"member": member.pk},
         )
     with transaction.atomic():
         lock_household(household)
         member.active = False
         member.removed_reason = reason.strip()[:200]
-        clean_or_fail(member, "The member is not valid.", exclude=["household"])
+        clean_or_fail(member, _("The member is not valid."), exclude=["household"])
         member.save(update_fields=["active", "removed_reason"])
         audit_append(
             action="member.remove",
@@ -354,9 +371,11 @@ def member_id_reveal(*, actor: User, member: Member, reason: str) -> str:
     """The clear ID number, for a county administrator, with the reason audited."""
     require_role(actor, {Role.COUNTY_ADMIN})
     if not scope_of(actor).covers(member.household.village_id):
-        raise NotFound("No such member.")
+        raise NotFound(_("No such member."))
     if not reason.strip():
-        raise fail("Give a reason to reveal an ID number.", {"reason": ["Required."]})
+        raise fail(
+            _("Give a reason to reveal an ID number."), {"reason": ["Required."]}
+        )
     audit_append(
         action="member.reveal_id",
         actor=actor,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.audit import audit_append
 from propoor.core.errors import ValidationFailed
@@ -190,7 +191,7 @@ def snapshot_record(
         name: ["Unknown field."] for name in sorted(set(fields) - set(_SNAPSHOT_FIELDS))
     }
     if isinstance(year, bool) or not isinstance(year, int):
-        raise fail("The snapshot is not valid.", {"year": ["Give a whole year."]})
+        raise fail(_("The snapshot is not valid."), {"year": ["Give a whole year."]})
     values: dict[str, object] = {}
     for name, value in fields.items():
         if name in errors:
@@ -230,8 +231,15 @@ def snapshot_record(
                 errors.update(exc.message_dict)
         if errors:
             raise ValidationFailed(
-                f"The {year} snapshot of household {household.number} is not valid: "
-                f"check {', '.join(sorted(errors))}.",
+                _(
+                    "The %(year)s snapshot of household %(household)s is not valid: "
+                    "check %(fields)s."
+                )
+                % {
+                    "year": year,
+                    "household": household.number,
+                    "fields": ", ".join(sorted(errors)),
+                },
                 extra={"fields": {k: errors[k] for k in sorted(errors)}},
             )
         snap.save()

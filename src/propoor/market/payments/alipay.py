@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.market.payments import transport
 from propoor.market.payments.keys import AlipayConfig, alipay_config
@@ -163,9 +164,11 @@ def _call(method: str, **kwargs: object) -> dict[str, str]:
     try:
         return getattr(client(), method)(**kwargs)  # type: ignore[no-any-return]
     except AliPayValidationError as exc:
-        raise GatewayUnavailable("Alipay's answer did not verify.") from exc
+        raise GatewayUnavailable(_("Alipay's answer did not verify.")) from exc
     except (AliPayException, OSError, ValueError) as exc:
-        raise GatewayUnavailable(f"Alipay did not answer: {exc}"[:300]) from exc
+        raise GatewayUnavailable(
+            (_("Alipay did not answer: %(error)s") % {"error": exc})[:300]
+        ) from exc
 
 
 def query(out_trade_no: str) -> TradeState:
@@ -174,7 +177,8 @@ def query(out_trade_no: str) -> TradeState:
         return TradeState(state="missing")
     if answer.get("code") != "10000":
         raise GatewayUnavailable(
-            f"Alipay refused the query: {answer.get('sub_msg') or answer.get('msg')}"
+            _("Alipay refused the query: %(reason)s")
+            % {"reason": answer.get("sub_msg") or answer.get("msg")}
         )
     status = answer.get("trade_status", "")
     state = {
@@ -211,7 +215,8 @@ def refund(
     )
     if answer.get("code") != "10000":
         raise GatewayUnavailable(
-            f"Alipay refused the refund: {answer.get('sub_msg') or answer.get('msg')}"
+            _("Alipay refused the refund: %(reason)s")
+            % {"reason": answer.get("sub_msg") or answer.get("msg")}
         )
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
@@ -171,9 +172,12 @@ def start(
             time_expire=timezone.localtime(expires_at).isoformat(timespec="seconds"),
         )
     except Exception as exc:  # the SDK raises bare Exceptions
-        raise GatewayUnavailable(f"WeChat Pay did not answer: {exc}"[:300]) from exc
+        raise GatewayUnavailable(
+            (_("WeChat Pay did not answer: %(error)s") % {"error": exc})[:300]
+        ) from exc
     if code != 200:
-        raise GatewayUnavailable(f"WeChat Pay refused the payment: {message}"[:300])
+        refused = _("WeChat Pay refused the payment: %(reason)s") % {"reason": message}
+        raise GatewayUnavailable(refused[:300])
     return str(json.loads(message)["code_url"])
 
 
@@ -228,12 +232,14 @@ def _call(method: str, **kwargs: object) -> tuple[int, dict[str, object]]:
     try:
         code, message = getattr(client(), method)(**kwargs)
     except Exception as exc:  # the SDK raises bare Exceptions, requests its own
-        raise GatewayUnavailable(f"WeChat Pay did not answer: {exc}"[:300]) from exc
+        raise GatewayUnavailable(
+            (_("WeChat Pay did not answer: %(error)s") % {"error": exc})[:300]
+        ) from exc
     try:
         answer = json.loads(message) if message else {}
     except (TypeError, ValueError) as exc:
         raise GatewayUnavailable(
-            "WeChat Pay answered something that is not JSON."
+            _("WeChat Pay answered something that is not JSON.")
         ) from exc
     return code, answer
 
@@ -245,7 +251,8 @@ def query(out_trade_no: str) -> TradeState:
         return TradeState(state="missing")
     if code != 200:
         raise GatewayUnavailable(
-            f"WeChat Pay refused the query: {answer.get('message')}"
+            _("WeChat Pay refused the query: %(reason)s")
+            % {"reason": answer.get("message")}
         )
     trade_state = str(answer.get("trade_state", ""))
     state = {
@@ -291,8 +298,8 @@ def refund(
     )
     if code != 200 or answer.get("status") not in ("SUCCESS", "PROCESSING"):
         raise GatewayUnavailable(
-            "WeChat Pay refused the refund: "
-            f"{answer.get('message') or answer.get('status')}"
+            _("WeChat Pay refused the refund: %(reason)s")
+            % {"reason": answer.get("message") or answer.get("status")}
         )
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.core.audit import audit_append
@@ -76,21 +77,25 @@ def public_buyer_create(
     require_role(actor, [Role.COUNTY_ADMIN])
     name = name.strip()
     if not name or len(name) > 120:
-        raise ValidationFailed("A public buyer needs a name of at most 120 characters.")
+        raise ValidationFailed(
+            _("A public buyer needs a name of at most 120 characters.")
+        )
     if isinstance(year, bool) or not isinstance(year, int) or not 2010 <= year <= 2100:
-        raise ValidationFailed("Give the year as a whole number (2010–2100).")
+        raise ValidationFailed(_("Give the year as a whole number (2010–2100)."))
     if isinstance(quota, float):
-        raise ValidationFailed("Give the quota as a string or Decimal, not a float.")
+        raise ValidationFailed(_("Give the quota as a string or Decimal, not a float."))
     try:
         amount = Decimal(str(quota))
     except InvalidOperation as exc:
-        raise ValidationFailed(f"The quota {quota!r} is not an amount.") from exc
+        raise ValidationFailed(
+            _("The quota %(quota)s is not an amount.") % {"quota": repr(quota)}
+        ) from exc
     if not amount.is_finite() or amount <= 0 or amount != amount.quantize(FEN):
-        raise ValidationFailed("The quota is more than 0, to the fen.")
+        raise ValidationFailed(_("The quota is more than 0, to the fen."))
     user_ids = {u if isinstance(u, int) else u.pk for u in users}
     found = list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
     if not found or len(found) != len(user_ids):
-        raise ValidationFailed("Name one or more active users who buy for it.")
+        raise ValidationFailed(_("Name one or more active users who buy for it."))
     try:
         with transaction.atomic():
             buyer = PublicBuyer.objects.create(name=name, year=year, quota=amount)
@@ -108,7 +113,10 @@ def public_buyer_create(
                 },
             )
     except IntegrityError as exc:
-        raise Conflict(f"{name} already has a quota for {year}.") from exc
+        raise Conflict(
+            _("%(name)s already has a quota for %(year)s.")
+            % {"name": name, "year": year}
+        ) from exc
     return buyer
 
 
@@ -130,7 +138,9 @@ def public_buyer_progress(buyer: PublicBuyer, year: int | None = None) -> QuotaP
             order__paid_at__lt=end,
         ).values_list("product_id", "amount", "order__created_at")
     )
-    products = Product.objects.in_bulk({product_id for product_id, _, _ in lines})
+    products = Product.objects.in_bulk(
+        {product_id for product_id, _amount, _at in lines}
+    )
     certified: dict[tuple[int, date], bool] = {}
     purchased = ZERO
     for product_id, amount, ordered_at in lines:
@@ -145,12 +155,41 @@ def public_buyer_progress(buyer: PublicBuyer, year: int | None = None) -> QuotaP
     return QuotaProgress(purchased=purchased, quota=buyer.quota, share=share)
 
 
+def _file_message(label: str, problem: str) -> str:
+    """What is wrong with the invoice or the inspection report: whole sentences, so
+    that each can be translated as it reads."""
+    if label == "invoice":
+        messages = {
+            "missing": _("Attach the invoice."),
+            "too_large": _("The invoice is larger than 10 MB."),
+            "misnamed": _(
+                "The invoice is a %(content_type)s file but is named %(name)s."
+            ),
+            "wrong_kind": _("The invoice must be a PDF, JPEG or PNG file."),
+            "bad_name": _("The invoice's file name must have 1 to 120 characters."),
+        }
+    else:
+        messages = {
+            "missing": _("Attach the inspection report."),
+            "too_large": _("The inspection report is larger than 10 MB."),
+            "misnamed": _(
+                "The inspection report is a %(content_type)s file but is named "
+                "%(name)s."
+            ),
+            "wrong_kind": _("The inspection report must be a PDF, JPEG or PNG file."),
+            "bad_name": _(
+                "The inspection report's file name must have 1 to 120 characters."
+            ),
+        }
+    return messages[problem]
+
+
 def _file_kind(data: bytes, name: str, label: str) -> str:
     if not isinstance(data, bytes | bytearray) or not data:
-        raise ValidationFailed(f"Attach the {label}.", extra={"field": label})
+        raise ValidationFailed(_file_message(label, "missing"), extra={"field": label})
     if len(data) > MAX_FILE:
         raise ValidationFailed(
-            f"The {label} is larger than 10 MB.",
+            _file_message(label, "too_large"),
             extra={"field": label, "size": len(data)},
         )
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
@@ -158,20 +197,19 @@ def _file_kind(data: bytes, name: str, label: str) -> str:
         if bytes(data[: len(magic)]) == magic:
             if suffix not in suffixes:
                 raise ValidationFailed(
-                    f"The {label} is a {content_type} file but is named {name!r}.",
+                    _file_message(label, "misnamed")
+                    % {"content_type": content_type, "name": repr(name)},
                     extra={"field": label},
                 )
             return content_type
-    raise ValidationFailed(
-        f"The {label} must be a PDF, JPEG or PNG file.", extra={"field": label}
-    )
+    raise ValidationFailed(_file_message(label, "wrong_kind"), extra={"field": label})
 
 
 def _clean_name(name: str, label: str) -> str:
     base = PurePosixPath(str(name).replace("\\", "/")).name.strip()
     if not base or len(base) > 120:
         raise ValidationFailed(
-            f"The {label}'s file name must have 1 to 120 characters.",
+            _file_message(label, "bad_name"),
             extra={"field": label},
         )
     return base
@@ -194,21 +232,23 @@ def acceptance_record(
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.public_buyer_id is None:
-            raise NotFound("No such public-buyer order.")
+            raise NotFound(_("No such public-buyer order."))
         if not PublicBuyer.objects.filter(
             pk=order.public_buyer_id, users=actor.pk
         ).exists():
             raise PermissionDenied(
-                "Only the public buyer's own users accept its orders."
+                _("Only the public buyer's own users accept its orders.")
             )
         if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
             raise Conflict(
-                f"An order that is {order.status} cannot be accepted; "
-                "wait for delivery.",
+                _("An order that is %(status)s cannot be accepted; wait for delivery.")
+                % {"status": order.status},
                 extra={"order": order.number, "status": order.status},
             )
         if Acceptance.objects.filter(order=order).exists():
-            raise Conflict(f"Order {order.number} is already accepted.")
+            raise Conflict(
+                _("Order %(number)s is already accepted.") % {"number": order.number}
+            )
         acceptance = Acceptance.objects.create(
             order=order,
             invoice=bytes(invoice),
@@ -236,23 +276,27 @@ def review_create(
 ) -> Review:
     """The order's buyer reviews one of its products, once, after completion."""
     if buyer.pk is None or order.buyer_id != buyer.pk:
-        raise PermissionDenied("Only the buyer of the order may review it.")
+        raise PermissionDenied(_("Only the buyer of the order may review it."))
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ValidationFailed("Give a rating from 1 to 5.", extra={"field": "rating"})
+        raise ValidationFailed(
+            _("Give a rating from 1 to 5."), extra={"field": "rating"}
+        )
     text = text.strip()
     if len(text) > MAX_REVIEW:
         raise ValidationFailed(
-            f"A review has at most {MAX_REVIEW} characters.", extra={"field": "text"}
+            _("A review has at most %(characters)s characters.")
+            % {"characters": MAX_REVIEW},
+            extra={"field": "text"},
         )
     order.refresh_from_db(fields=["status"])
     if order.status != OrderStatus.COMPLETED:
         raise Conflict(
-            "Review an order once it is completed.",
+            _("Review an order once it is completed."),
             extra={"order": order.number, "status": order.status},
         )
     if not order.lines.filter(product=product).exists():
         raise ValidationFailed(
-            "This order does not contain that product.", extra={"field": "product"}
+            _("This order does not contain that product."), extra={"field": "product"}
         )
     try:
         with transaction.atomic():
@@ -261,6 +305,6 @@ def review_create(
             )
     except IntegrityError as exc:
         raise Conflict(
-            "You have already reviewed this product for this order."
+            _("You have already reviewed this product for this order.")
         ) from exc
     return review

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.accounts.scope import scope_of
@@ -48,7 +49,7 @@ LOT_CODE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 def categories_install() -> list[Category]:
     out = []
     for order, (code, kind, zh, en) in enumerate(CATEGORIES, 1):
-        category, _ = Category.objects.update_or_create(
+        category, _created = Category.objects.update_or_create(
             code=code,
             defaults={"kind": kind, "name_zh": zh, "name_en": en, "order": order},
         )
@@ -61,11 +62,15 @@ def _decimal(raw: object, field: str) -> Decimal:
         value = Decimal(str(raw))
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed(
-            f"{field}: {raw!r} is not a number.", extra={"field": field}
+            _("%(field)s: %(value)s is not a number.")
+            % {"field": field, "value": repr(raw)},
+            extra={"field": field},
         ) from exc
     if not value.is_finite():
         raise ValidationFailed(
-            f"{field}: {raw!r} is not a number.", extra={"field": field}
+            _("%(field)s: %(value)s is not a number.")
+            % {"field": field, "value": repr(raw)},
+            extra={"field": field},
         )
     return value
 
@@ -84,16 +89,17 @@ def seller_create(
     """A county, township or village officer registers a seller in their area."""
     require_role(actor, ORGANISERS)
     if village.level != Level.VILLAGE or not scope_of(actor).covers(village.code):  # type: ignore[arg-type]
-        raise NotFound("No such village.")
+        raise NotFound(_("No such village."))
     if kind not in SellerKind.values:
         raise ValidationFailed(
-            f"kind must be one of {SellerKind.values}.", extra={"field": "kind"}
+            _("kind must be one of %(choices)s.") % {"choices": SellerKind.values},
+            extra={"field": "kind"},
         )
     if not name.strip():
-        raise ValidationFailed("A seller needs a name.", extra={"field": "name"})
+        raise ValidationFailed(_("A seller needs a name."), extra={"field": "name"})
     if kind == SellerKind.HOUSEHOLD_SHOP and household is None:
         raise ValidationFailed(
-            "A household shop names its household.", extra={"field": "household"}
+            _("A household shop names its household."), extra={"field": "household"}
         )
     with transaction.atomic():
         seller = Seller.objects.create(
@@ -130,13 +136,15 @@ def benefit_declare(
     """
     require_role(actor, ORGANISERS)
     if not scope_of(actor).covers(seller.village_id):  # type: ignore[arg-type]
-        raise NotFound("No such seller.")
+        raise NotFound(_("No such seller."))
     if mechanism not in Mechanism.values:
-        raise ValidationFailed(f"mechanism must be one of {Mechanism.values}.")
+        raise ValidationFailed(
+            _("mechanism must be one of %(choices)s.") % {"choices": Mechanism.values}
+        )
     value = _decimal(share, "share")
     if not Decimal(0) < value <= 1 or value != value.quantize(Decimal("0.0001")):
         raise ValidationFailed(
-            "share must be more than 0 and at most 1, four decimals."
+            _("share must be more than 0 and at most 1, four decimals.")
         )
     with transaction.atomic():
         Seller.objects.select_for_update().get(pk=seller.pk)
@@ -145,10 +153,11 @@ def benefit_declare(
         ).aggregate(total=Sum("share"))["total"] or Decimal(0)
         if others + value > 1:
             raise Conflict(
-                f"The seller's shares would add up to {others + value}; at most 1.",
+                _("The seller's shares would add up to %(total)s; at most 1.")
+                % {"total": others + value},
                 extra={"declared": str(others)},
             )
-        benefit, _ = Benefit.objects.update_or_create(
+        benefit, _created = Benefit.objects.update_or_create(
             seller=seller,
             household=household,
             mechanism=mechanism,
@@ -173,7 +182,7 @@ def require_operator(actor: object, seller: Seller) -> None:
     if getattr(actor, "is_superuser", False):
         return
     if not seller.operators.filter(pk=getattr(actor, "pk", None)).exists():
-        raise PermissionDenied("Only the seller's operators may do this.")
+        raise PermissionDenied(_("Only the seller's operators may do this."))
 
 
 def product_create(
@@ -195,29 +204,32 @@ def product_create(
     require_operator(actor, seller)
     if not title_zh.strip():
         raise ValidationFailed(
-            "A product needs a Chinese title.", extra={"field": "title_zh"}
+            _("A product needs a Chinese title."), extra={"field": "title_zh"}
         )
     if unit not in Unit.values:
         raise ValidationFailed(
-            f"unit must be one of {Unit.values}.", extra={"field": "unit"}
+            _("unit must be one of %(choices)s.") % {"choices": Unit.values},
+            extra={"field": "unit"},
         )
     amount = to_money(_decimal(price, "price"))
     if amount <= 0:
         raise ValidationFailed(
-            "The price must be more than 0.", extra={"field": "price"}
+            _("The price must be more than 0."), extra={"field": "price"}
         )
     experience = category.kind == ProductKind.EXPERIENCE
     if experience and capacity_per_day < 1:
         raise ValidationFailed(
-            "An experience needs a capacity per day.",
+            _("An experience needs a capacity per day."),
             extra={"field": "capacity_per_day"},
         )
     if experience and unit != Unit.PERSON_DAY:
         raise ValidationFailed(
-            "Experiences are sold by the person-day.", extra={"field": "unit"}
+            _("Experiences are sold by the person-day."), extra={"field": "unit"}
         )
     if gtin and not (gtin.isdigit() and len(gtin) in (13, 14)):
-        raise ValidationFailed("A GTIN has 13 or 14 digits.", extra={"field": "gtin"})
+        raise ValidationFailed(
+            _("A GTIN has 13 or 14 digits."), extra={"field": "gtin"}
+        )
     origin = origin or seller.village
     product = Product.objects.create(
         seller=seller,
@@ -255,7 +267,7 @@ def product_update(
     amount = to_money(_decimal(price, "price"))
     if amount <= 0:
         raise ValidationFailed(
-            "The price must be more than 0.", extra={"field": "price"}
+            _("The price must be more than 0."), extra={"field": "price"}
         )
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
@@ -286,22 +298,27 @@ def lot_create(
     """Record a harvest or production lot (and its harvest event)."""
     require_operator(actor, product.seller)
     if product.kind != ProductKind.GOODS:
-        raise ValidationFailed("Experiences have places per day, not stock lots.")
+        raise ValidationFailed(_("Experiences have places per day, not stock lots."))
     if not LOT_CODE.match(code or ""):
         raise ValidationFailed(
-            "A lot code has 1–20 letters, digits or dashes.", extra={"field": "code"}
+            _("A lot code has 1–20 letters, digits or dashes."),
+            extra={"field": "code"},
         )
     amount = _decimal(quantity, "quantity")
     if amount <= 0 or amount != amount.quantize(Decimal("0.001")):
-        raise ValidationFailed("quantity must be more than 0, at most three decimals.")
+        raise ValidationFailed(
+            _("quantity must be more than 0, at most three decimals.")
+        )
     if harvested_on > timezone.localdate():
         raise ValidationFailed(
-            "The harvest date is in the future.", extra={"field": "harvested_on"}
+            _("The harvest date is in the future."), extra={"field": "harvested_on"}
         )
     if shelf_life_days < 1:
-        raise ValidationFailed("The shelf life is at least one day.")
+        raise ValidationFailed(_("The shelf life is at least one day."))
     if StockLot.objects.filter(product=product, code=code).exists():
-        raise Conflict(f"Lot {code} already exists for this product.")
+        raise Conflict(
+            _("Lot %(code)s already exists for this product.") % {"code": code}
+        )
     with transaction.atomic():
         lot = StockLot.objects.create(
             product=product,

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, has_role, require_role
 from propoor.accounts.scope import scope_of
@@ -107,7 +108,7 @@ def allowed_events(status: str) -> list[str]:
 
 def _in_scope(actor: object, product: Product) -> None:
     if not scope_of(actor).covers(product.origin_id):  # type: ignore[arg-type]
-        raise NotFound("No such certification application.")
+        raise NotFound(_("No such certification application."))
 
 
 def _may(actor: object | None, event: str, product: Product) -> None:
@@ -116,11 +117,11 @@ def _may(actor: object | None, event: str, product: Product) -> None:
     if who == "system":
         if actor is not None:
             raise PermissionDenied(
-                "Only the daily job certifies at the end of the notice."
+                _("Only the daily job certifies at the end of the notice.")
             )
         return
     if actor is None:
-        raise PermissionDenied("A person must do this.")
+        raise PermissionDenied(_("A person must do this."))
     if who == "operator":
         require_operator(actor, product.seller)
         return
@@ -132,11 +133,11 @@ def _reason(event: str, note: str) -> str:
     text = (note or "").strip()
     if event in NEEDS_REASON and not text:
         raise ValidationFailed(
-            "Give the reason.", extra={"field": "note", "reason": "reason_missing"}
+            _("Give the reason."), extra={"field": "note", "reason": "reason_missing"}
         )
     if len(text) > REASON_MAX:
         raise ValidationFailed(
-            f"The reason is at most {REASON_MAX} characters.",
+            _("The reason is at most %(n)s characters.") % {"n": REASON_MAX},
             extra={"field": "note", "reason": "reason_long"},
         )
     return text
@@ -144,10 +145,22 @@ def _reason(event: str, note: str) -> str:
 
 def _refuse_transition(certification: Certification, event: str) -> Conflict:
     allowed = allowed_events(certification.status)
+    values = {"status": certification.status, "event": event.replace("_", " ")}
+    if allowed:
+        message = _(
+            "An application that is %(status)s cannot take %(event)s; it can take: "
+            "%(allowed)s."
+        ) % {**values, "allowed": ", ".join(allowed)}
+    else:
+        message = (
+            _(
+                "An application that is %(status)s cannot take %(event)s; it can "
+                "take: nothing more."
+            )
+            % values
+        )
     return Conflict(
-        f"An application that is {certification.status} cannot take "
-        f"{event.replace('_', ' ')}; it can take: "
-        f"{', '.join(allowed) or 'nothing more'}.",
+        message,
         extra={
             "certification": certification.pk,
             "status": certification.status,
@@ -217,8 +230,8 @@ def _transition(
             and today >= locked.notice_ends_on
         ):
             raise Conflict(
-                f"The public notice ended on {locked.notice_ends_on:%Y-%m-%d}; "
-                "objections are closed.",
+                _("The public notice ended on %(date)s; objections are closed.")
+                % {"date": f"{locked.notice_ends_on:%Y-%m-%d}"},
                 extra={"reason": "notice_over", "ended": locked.notice_ends_on},
             )
         old = locked.status
@@ -251,18 +264,20 @@ def certification_apply(
     text = (evidence or "").strip()
     if not text:
         raise ValidationFailed(
-            "Describe the evidence: how the product benefits poor households.",
+            _("Describe the evidence: how the product benefits poor households."),
             extra={"field": "evidence", "reason": "evidence_missing"},
         )
     if len(text) > EVIDENCE_MAX:
         raise ValidationFailed(
-            f"The evidence is at most {EVIDENCE_MAX} characters.",
+            _("The evidence is at most %(n)s characters.") % {"n": EVIDENCE_MAX},
             extra={"field": "evidence", "reason": "evidence_long"},
         )
     if not Benefit.objects.filter(seller_id=product.seller_id, active=True).exists():
         raise ValidationFailed(
-            "The seller has declared no poor household it benefits; an officer must "
-            "declare at least one before the product can be certified.",
+            _(
+                "The seller has declared no poor household it benefits; an officer "
+                "must declare at least one before the product can be certified."
+            ),
             extra={"field": "evidence", "reason": "no_benefit"},
         )
     with transaction.atomic():
@@ -274,7 +289,8 @@ def certification_apply(
         )
         if open_one is not None:
             raise Conflict(
-                f"The product already has an open application ({open_one.status}).",
+                _("The product already has an open application (%(status)s).")
+                % {"status": open_one.status},
                 extra={
                     "certification": open_one.pk,
                     "status": open_one.status,
@@ -480,7 +496,7 @@ def certification_queue(actor: User) -> list[Review]:
     scope; a county administrator the township-approved ones and those in notice."""
     if not has_role(actor, REVIEWERS):
         raise PermissionDenied(
-            "Only township officers and county administrators review."
+            _("Only township officers and county administrators review.")
         )
     if actor.is_superuser:
         statuses: tuple[str, ...] = OPEN
@@ -506,7 +522,7 @@ def certification_get(actor: User, certification_id: int) -> Review:
         .first()
     )
     if certification is None or not _may_see(actor, certification):
-        raise NotFound("No such certification application.")
+        raise NotFound(_("No such certification application."))
     return _review(actor, certification)
 
 
@@ -526,11 +542,11 @@ def product_certifications(actor: User, product_id: int) -> ProductCertification
         Product.objects.select_related("seller", "origin").filter(pk=product_id).first()
     )
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     operator = product.seller.operators.filter(pk=actor.pk).exists()
     reviewer = has_role(actor, REVIEWERS) and scope_of(actor).covers(product.origin_id)
     if not (operator or reviewer or actor.is_superuser):
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     applications = tuple(
         _review(actor, c)
         for c in product.certifications.select_related("applied_by").order_by(

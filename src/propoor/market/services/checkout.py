@@ -26,6 +26,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.audit import audit_defer, audit_defer_sql, audit_seal_soon
 from propoor.core.errors import (
@@ -68,19 +69,49 @@ def _number(prefix: str, now: datetime) -> str:
     return f"{prefix}{timezone.localtime(now):%Y%m%d}{secrets.randbelow(10**10):010d}"
 
 
+def _unit(product: Product) -> str:
+    """The product's unit as a buyer reads it, in the active language."""
+    return str(product.get_unit_display())
+
+
+def _line_refused(
+    index: int, problem: str, message: str, **extra: object
+) -> ValidationFailed:
+    """A line of the cart refused. ``extra`` names the line (from 1) and the problem
+    (``not_on_sale``, ``whole_units``, ``date_passed`` …), so that a page can say it
+    its own way whatever the language of the message."""
+    return ValidationFailed(message, extra={"line": index, "problem": problem, **extra})
+
+
 def _quantity(raw: object, product: Product, index: int) -> Decimal:
     try:
         quantity = Decimal(str(raw))
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(f"Line {index}: {raw!r} is not a quantity.") from exc
+        raise _line_refused(
+            index,
+            "not_a_quantity",
+            _("Line %(line)s: %(value)s is not a quantity.")
+            % {"line": index, "value": repr(raw)},
+        ) from exc
     if not quantity.is_finite() or quantity <= 0:
-        raise ValidationFailed(f"Line {index}: the quantity must be more than 0.")
+        raise _line_refused(
+            index,
+            "not_positive",
+            _("Line %(line)s: the quantity must be more than 0.") % {"line": index},
+        )
     if quantity != quantity.quantize(Decimal("0.001")):
-        raise ValidationFailed(f"Line {index}: at most three decimals.")
+        raise _line_refused(
+            index,
+            "decimals",
+            _("Line %(line)s: at most three decimals.") % {"line": index},
+        )
     if product.unit in WHOLE_UNITS and quantity != quantity.to_integral_value():
-        raise ValidationFailed(
-            f"Line {index}: {product.title_zh} is sold by whole {product.unit}.",
-            extra={"product": product.pk},
+        raise _line_refused(
+            index,
+            "whole_units",
+            _("Line %(line)s: %(product)s is sold by whole %(unit)s.")
+            % {"line": index, "product": product.title_zh, "unit": _unit(product)},
+            product=product.pk,
         )
     return quantity.quantize(Decimal("0.001"))  # as stored
 
@@ -129,32 +160,53 @@ def _check_lines(
     lines: list[LineIn], today: date
 ) -> list[tuple[Product, Decimal, date | None]]:
     if not lines:
-        raise ValidationFailed("The cart is empty.")
+        raise ValidationFailed(_("The cart is empty."))
     if len(lines) > MAX_LINES:
-        raise ValidationFailed(f"At most {MAX_LINES} lines per checkout.")
+        raise ValidationFailed(
+            _("At most %(lines)s lines per checkout.") % {"lines": MAX_LINES}
+        )
     products = _products_for_sale([line.product_id for line in lines])
     out: list[tuple[Product, Decimal, date | None]] = []
     seen: set[tuple[int, date | None]] = set()
     for index, line in enumerate(lines, 1):
         product = products.get(line.product_id)
         if product is None or not product.active or not product.seller.active:
-            raise ValidationFailed(
-                f"Line {index}: product {line.product_id} is not on sale.",
-                extra={"product": line.product_id},
+            raise _line_refused(
+                index,
+                "not_on_sale",
+                _("Line %(line)s: product %(product)s is not on sale.")
+                % {"line": index, "product": line.product_id},
+                product=line.product_id,
             )
         quantity = _quantity(line.quantity, product, index)
         if product.kind == ProductKind.EXPERIENCE:
             if line.date is None:
-                raise ValidationFailed(
-                    f"Line {index}: choose the date of the experience."
+                raise _line_refused(
+                    index,
+                    "no_date",
+                    _("Line %(line)s: choose the date of the experience.")
+                    % {"line": index},
                 )
             if line.date < today:
-                raise ValidationFailed(f"Line {index}: {line.date} has passed.")
+                raise _line_refused(
+                    index,
+                    "date_passed",
+                    _("Line %(line)s: %(date)s has passed.")
+                    % {"line": index, "date": line.date},
+                )
         elif line.date is not None:
-            raise ValidationFailed(f"Line {index}: goods are not sold by date.")
+            raise _line_refused(
+                index,
+                "not_by_date",
+                _("Line %(line)s: goods are not sold by date.") % {"line": index},
+            )
         key = (product.pk, line.date)
         if key in seen:
-            raise ValidationFailed(f"Line {index}: the same product appears twice.")
+            raise _line_refused(
+                index,
+                "twice",
+                _("Line %(line)s: the same product appears twice.") % {"line": index},
+            )
         seen.add(key)
         out.append((product, quantity, line.date))
     return out
@@ -184,9 +236,9 @@ def checkout_create(
     """
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 64:
-        raise ValidationFailed("Send an idempotency key of 8 to 64 characters.")
+        raise ValidationFailed(_("Send an idempotency key of 8 to 64 characters."))
     if not contact_name.strip() or not contact_phone.strip():
-        raise ValidationFailed("Give a contact name and phone number.")
+        raise ValidationFailed(_("Give a contact name and phone number."))
     now = now or timezone.now()
     try:
         if public_buyer is not None and (
@@ -194,7 +246,7 @@ def checkout_create(
             or not public_buyer.users.filter(pk=getattr(buyer, "pk", None)).exists()
         ):
             raise PermissionDenied(
-                "You do not buy for this organisation this year.",
+                _("You do not buy for this organisation this year."),
                 extra={"public_buyer": public_buyer.pk},
             )
         checked = _check_lines(lines, timezone.localdate(now))
@@ -223,7 +275,7 @@ def checkout_create(
     if checkout is None:
         existing = _existing(buyer, key)
         if existing is None:
-            raise Conflict("The checkout could not be recorded; send it again.")
+            raise Conflict(_("The checkout could not be recorded; send it again."))
         return existing, False
     return checkout, True
 
@@ -285,7 +337,7 @@ def _reserve_and_create(
         number=_number("C", now),
         buyer=buyer,
         idempotency_key=key,
-        total=sum((to_money(p.price * q) for p, q, _ in checked), Decimal(0)),
+        total=sum((to_money(p.price * q) for p, q, _d in checked), Decimal(0)),
         created_at=now,
         expires_at=now + hold,
         contact_name=contact_name,
@@ -300,7 +352,7 @@ def _reserve_and_create(
             buyer=buyer,
             seller=by_seller[seller_id][0][0].seller,
             total=sum(
-                (to_money(p.price * q) for p, q, _ in by_seller[seller_id]), Decimal(0)
+                (to_money(p.price * q) for p, q, _d in by_seller[seller_id]), Decimal(0)
             ),
             created_at=now,
             expires_at=checkout.expires_at,
@@ -593,7 +645,7 @@ def _slot_for(product: Product, day: date) -> ExperienceSlot:
     """The product's slot of that day, made on first use (not locked here)."""
     try:
         with transaction.atomic():
-            slot, _ = ExperienceSlot.objects.get_or_create(
+            slot, _made = ExperienceSlot.objects.get_or_create(
                 product=product,
                 date=day,
                 defaults={"capacity": product.capacity_per_day},
@@ -609,8 +661,12 @@ def _take_places(line: OrderLine) -> None:
     places = int(line.quantity)
     if slot.reserved + places > slot.capacity:
         raise Conflict(
-            f"Only {slot.capacity - slot.reserved} places left on {slot.date} for "
-            f"{line.product.title_zh}.",
+            _("Only %(left)s places left on %(date)s for %(product)s.")
+            % {
+                "left": slot.capacity - slot.reserved,
+                "date": slot.date,
+                "product": line.product.title_zh,
+            },
             extra={
                 "product": line.product_id,
                 "date": str(slot.date),
@@ -623,7 +679,12 @@ def _take_places(line: OrderLine) -> None:
 
 def _shortage(product: Product, left: Decimal) -> Conflict:
     return Conflict(
-        f"Only {left.normalize():f} {product.unit} of {product.title_zh} left.",
+        _("Only %(left)s %(unit)s of %(product)s left.")
+        % {
+            "left": f"{left.normalize():f}",
+            "unit": _unit(product),
+            "product": product.title_zh,
+        },
         extra={"product": product.pk, "available": str(left)},
     )
 

@@ -67,6 +67,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.errors import Conflict, ValidationFailed
 from propoor.core.money import FEN, ZERO
@@ -148,10 +149,13 @@ def _check_legs(legs: Iterable[Leg | tuple[object, ...]]) -> list[Leg]:
         leg = raw if isinstance(raw, Leg) else Leg(*raw)  # type: ignore[arg-type]
         amount = leg.amount
         if not isinstance(amount, Decimal) or not amount.is_finite():
-            raise ValidationFailed(f"Leg {index}: the amount must be a finite Decimal.")
+            raise ValidationFailed(
+                _("Leg %(leg)s: the amount must be a finite Decimal.") % {"leg": index}
+            )
         if amount != amount.quantize(FEN) or amount == 0 or abs(amount) >= MAX_AMOUNT:
             raise ValidationFailed(
-                f"Leg {index}: {amount} is not a non-zero amount to the fen.",
+                _("Leg %(leg)s: %(amount)s is not a non-zero amount to the fen.")
+                % {"leg": index, "amount": amount},
                 extra={"account": leg.account},
             )
         if (
@@ -160,7 +164,8 @@ def _check_legs(legs: Iterable[Leg | tuple[object, ...]]) -> list[Leg]:
             or len(leg.account) > 80
         ):
             raise ValidationFailed(
-                f"Leg {index}: {leg.account!r} is not an account name."
+                _("Leg %(leg)s: %(account)s is not an account name.")
+                % {"leg": index, "account": repr(leg.account)}
             )
         household_id = _id(leg.household)
         is_income = leg.account.startswith("household:")
@@ -170,19 +175,23 @@ def _check_legs(legs: Iterable[Leg | tuple[object, ...]]) -> list[Leg]:
             or leg.account != household_account(household_id, leg.income_kind)
         ):
             raise ValidationFailed(
-                f"Leg {index}: a household income leg names its household and "
-                f"kind in the account (household:<id>:income:<kind>).",
+                _(
+                    "Leg %(leg)s: a household income leg names its household and "
+                    "kind in the account (household:<id>:income:<kind>)."
+                )
+                % {"leg": index},
                 extra={"account": leg.account},
             )
         checked.append(
             Leg(leg.account, amount.quantize(FEN), household_id, leg.income_kind)
         )
     if not checked:
-        raise ValidationFailed("A ledger transaction needs postings.")
+        raise ValidationFailed(_("A ledger transaction needs postings."))
     total = sum((leg.amount for leg in checked), ZERO)
     if total != 0:
         raise ValidationFailed(
-            f"The postings do not balance: they sum to {total}, not 0.00.",
+            _("The postings do not balance: they sum to %(total)s, not 0.00.")
+            % {"total": total},
             extra={"sum": str(total)},
         )
     return checked
@@ -210,7 +219,7 @@ def ledger_post(
     """
     if not kind or len(kind) > 30:
         raise ValidationFailed(
-            "A ledger transaction needs a kind of at most 30 characters."
+            _("A ledger transaction needs a kind of at most 30 characters.")
         )
     checked = _check_legs(legs)
     if reverses is not None:
@@ -220,14 +229,18 @@ def ledger_post(
         ]
         if _signature(original) != _signature(checked):
             raise ValidationFailed(
-                f"A reversal must negate transaction {reverses.pk} exactly."
+                _("A reversal must negate transaction %(transaction)s exactly.")
+                % {"transaction": reverses.pk}
             )
         if reverses.order_id != getattr(order, "pk", None):
             raise ValidationFailed(
-                "A reversal belongs to the order of what it reverses."
+                _("A reversal belongs to the order of what it reverses.")
             )
         if LedgerTransaction.objects.filter(reverses=reverses).exists():
-            raise Conflict(f"Transaction {reverses.pk} is already reversed.")
+            raise Conflict(
+                _("Transaction %(transaction)s is already reversed.")
+                % {"transaction": reverses.pk}
+            )
     try:
         with transaction.atomic():
             entry = LedgerTransaction.objects.create(
@@ -248,7 +261,10 @@ def ledger_post(
             )
     except IntegrityError as exc:
         if reverses is not None:  # reversed concurrently: the one-to-one said no
-            raise Conflict(f"Transaction {reverses.pk} is already reversed.") from exc
+            raise Conflict(
+                _("Transaction %(transaction)s is already reversed.")
+                % {"transaction": reverses.pk}
+            ) from exc
         raise
     return entry
 
@@ -310,8 +326,15 @@ def ledger_record_refund(refund: Refund) -> list[LedgerTransaction]:
     order = refund.order
     if refund.amount != order.total:
         raise Conflict(
-            f"The market refunds whole orders: {refund.amount} is not the total "
-            f"{order.total} of order {order.number}.",
+            _(
+                "The market refunds whole orders: %(amount)s is not the total "
+                "%(total)s of order %(order)s."
+            )
+            % {
+                "amount": refund.amount,
+                "total": order.total,
+                "order": order.number,
+            },
             extra={"order": order.number, "refund": refund.out_refund_no},
         )
     open_entries = list(

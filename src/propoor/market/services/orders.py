@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.audit import audit_append
 from propoor.core.errors import Conflict, PermissionDenied
@@ -83,6 +84,43 @@ def allowed_events(status: str) -> list[str]:
     return sorted(event for (state, event) in TRANSITIONS if state == status)
 
 
+def _refused(order: Order, event: str) -> str:
+    """Why the event cannot happen to an order in its status (and what can)."""
+    allowed = allowed_events(order.status)
+    values = {
+        "status": order.status,
+        "event": event.replace("_", " "),
+        "allowed": ", ".join(allowed),
+    }
+    if not allowed:
+        return (
+            _("An order that is %(status)s cannot %(event)s; it can: nothing more.")
+            % values
+        )
+    return (
+        _("An order that is %(status)s cannot %(event)s; it can: %(allowed)s.") % values
+    )
+
+
+def _not_yours(event: str) -> str:
+    """Why the actor may not fire the event: a whole sentence per event."""
+    sentences = {
+        "pay": _("You may not pay this order."),
+        "pay_late": _("You may not pay late this order."),
+        "cancel": _("You may not cancel this order."),
+        "expire": _("You may not expire this order."),
+        "ship": _("You may not ship this order."),
+        "deliver": _("You may not deliver this order."),
+        "complete": _("You may not complete this order."),
+        "request_refund": _("You may not request refund this order."),
+        "refund": _("You may not refund this order."),
+        "refund_reject": _("You may not refund reject this order."),
+    }
+    if event in sentences:
+        return sentences[event]
+    return _("You may not %(event)s this order.") % {"event": event.replace("_", " ")}
+
+
 def order_transition(
     order: Order,
     event: str,
@@ -103,8 +141,7 @@ def order_transition(
         key = (order.status, event)
         if key not in TRANSITIONS:
             raise Conflict(
-                f"An order that is {order.status} cannot {event.replace('_', ' ')}; "
-                f"it can: {', '.join(allowed_events(order.status)) or 'nothing more'}.",
+                _refused(order, event),
                 extra={
                     "order": order.number,
                     "status": order.status,
@@ -114,7 +151,7 @@ def order_transition(
             )
         if not parties(order, actor) & ALLOWED[event]:
             raise PermissionDenied(
-                f"You may not {event.replace('_', ' ')} this order.",
+                _not_yours(event),
                 extra={"order": order.number, "event": event},
             )
         new = TRANSITIONS[key]

@@ -46,6 +46,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.accounts.scope import scope_of
@@ -140,11 +141,12 @@ def payment_create(
     gateway = GATEWAYS.get(channel)
     if gateway is None:
         raise ValidationFailed(
-            f"Pay online with alipay or wechat, not {channel!r}.",
+            _("Pay online with alipay or wechat, not %(channel)s.")
+            % {"channel": repr(channel)},
             extra={"channel": channel},
         )
     if checkout.buyer_id != getattr(buyer, "pk", None):
-        raise NotFound("No such checkout.")
+        raise NotFound(_("No such checkout."))
     now = now or timezone.now()
     payment, reused = _payment_open(buyer, checkout, channel, now)
     # The gateway is called after the commit: the Payment exists whatever it answers.
@@ -166,17 +168,21 @@ def _payment_open(
         checkout = Checkout.objects.select_for_update().get(pk=checkout.pk)
         if checkout.payments.filter(status=PaymentStatus.PAID).exists():
             raise Conflict(
-                "This checkout is paid already.", extra={"checkout": checkout.number}
+                _("This checkout is paid already."),
+                extra={"checkout": checkout.number},
             )
         pending = list(checkout.orders.filter(status=S.PENDING_PAYMENT).order_by("id"))
         if not pending:
             raise Conflict(
-                "Nothing in this checkout is waiting for payment.",
+                _("Nothing in this checkout is waiting for payment."),
                 extra={"checkout": checkout.number},
             )
         if checkout.expires_at <= now:
             raise Conflict(
-                "The goods were held until the time to pay ran out; check out again.",
+                _(
+                    "The goods were held until the time to pay ran out; "
+                    "check out again."
+                ),
                 extra={"checkout": checkout.number},
             )
         amount = sum((o.total for o in pending), Decimal(0))
@@ -260,7 +266,9 @@ def notification_receive(
     """Take one asynchronous notification; answer ``(status, body, content type)``."""
     gateway = GATEWAYS.get(channel)
     if gateway is None:
-        raise ValidationFailed(f"No notifications come from {channel!r}.")
+        raise ValidationFailed(
+            _("No notifications come from %(channel)s.") % {"channel": repr(channel)}
+        )
     now = now or timezone.now()
     kept = _headers(headers)
     note = Notification.objects.create(
@@ -555,7 +563,7 @@ def _refund_no(payment: Payment, order: Order) -> str:
 def _refund_open(
     order: Order, payment: Payment, *, reason: str, now: datetime, actor: object | None
 ) -> Refund:
-    refund, _ = Refund.objects.get_or_create(
+    refund, _created = Refund.objects.get_or_create(
         out_refund_no=_refund_no(payment, order),
         defaults={
             "order": order,
@@ -655,7 +663,8 @@ def _paying_payment(order: Order) -> Payment:
         if payment.pk not in refunded_by:
             return payment
     raise Conflict(
-        f"Order {order.number} has no payment to refund.", extra={"order": order.number}
+        _("Order %(number)s has no payment to refund.") % {"number": order.number},
+        extra={"order": order.number},
     )
 
 
@@ -667,18 +676,18 @@ def refund_create(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(
-            "Say why the order is refunded.", extra={"field": "reason"}
+            _("Say why the order is refunded."), extra={"field": "reason"}
         )
     order = Order.objects.select_related("seller").get(pk=order.pk)
     if not parties(order, actor) & ALLOWED["refund"]:
         raise PermissionDenied(
-            "Only the seller or a county administrator may refund this order.",
+            _("Only the seller or a county administrator may refund this order."),
             extra={"order": order.number},
         )
     if order.status != S.REFUND_REQUESTED:
         raise Conflict(
-            f"An order that is {order.status} cannot be refunded: "
-            "the buyer asks first.",
+            _("An order that is %(status)s cannot be refunded: the buyer asks first.")
+            % {"status": order.status},
             extra={"order": order.number, "status": order.status},
         )
     payment = _paying_payment(order)
@@ -687,10 +696,11 @@ def refund_create(
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != S.REFUND_REQUESTED:
             raise Conflict(
-                f"An order that is {order.status} cannot be refunded.",
+                _("An order that is %(status)s cannot be refunded.")
+                % {"status": order.status},
                 extra={"order": order.number, "status": order.status},
             )
-        refund, _ = Refund.objects.get_or_create(
+        refund, _created = Refund.objects.get_or_create(
             out_refund_no=_refund_no(payment, order),
             defaults={
                 "order": order,
@@ -793,14 +803,17 @@ def cash_record(
     """A station operator took cash (or saw a bank transfer) for a checkout."""
     if channel not in OFFLINE:
         raise ValidationFailed(
-            f"A station records cash or bank, not {channel!r}.",
+            _("A station records cash or bank, not %(channel)s.")
+            % {"channel": repr(channel)},
             extra={"channel": channel},
         )
     require_role(operator, [Role.STATION_OPERATOR])  # type: ignore[arg-type]
     if not _station_covers(operator, checkout):
         raise PermissionDenied(
-            "Only an operator of this checkout's sellers, or of the buyer's village, "
-            "may record its payment.",
+            _(
+                "Only an operator of this checkout's sellers, or of the buyer's "
+                "village, may record its payment."
+            ),
             extra={"checkout": checkout.number},
         )
     now = now or timezone.now()
@@ -808,12 +821,13 @@ def cash_record(
         checkout = Checkout.objects.select_for_update().get(pk=checkout.pk)
         if checkout.payments.filter(status=PaymentStatus.PAID).exists():
             raise Conflict(
-                "This checkout is paid already.", extra={"checkout": checkout.number}
+                _("This checkout is paid already."),
+                extra={"checkout": checkout.number},
             )
         due = list(checkout.orders.filter(status__in=(S.PENDING_PAYMENT, S.EXPIRED)))
         if not due:
             raise Conflict(
-                "Nothing in this checkout is waiting for payment.",
+                _("Nothing in this checkout is waiting for payment."),
                 extra={"checkout": checkout.number},
             )
         payment = Payment(

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import REGISTRY_WRITERS
 from propoor.accounts.roles import require_role
@@ -235,7 +236,7 @@ def snapshot_ecommerce_sync(
     if actor is not None:
         require_role(actor, REGISTRY_WRITERS)
     if isinstance(year, bool) or not isinstance(year, int):
-        raise ValidationFailed("Give a whole year.")
+        raise ValidationFailed(_("Give a whole year."))
     incomes = market_income_by_household(year, area_prefix=area_prefix)
     report = SyncReport(year=year)
     households = Household.objects.filter(pk__in=list(incomes))

@@ -36,6 +36,7 @@ from biip.gtin import Gtin
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.areas.models import Division, Level
 from propoor.core.audit import audit_append
@@ -105,7 +106,8 @@ def gs1_prefix() -> str:
     prefix = str(getattr(settings, "PROPOOR_GS1_PREFIX", DEFAULT_GS1_PREFIX))
     if not (prefix.isdigit() and 4 <= len(prefix) <= 11):
         raise ValidationFailed(
-            f"PROPOOR_GS1_PREFIX must be 4 to 11 digits, not {prefix!r}.",
+            _("PROPOOR_GS1_PREFIX must be 4 to 11 digits, not %(prefix)s.")
+            % {"prefix": repr(prefix)},
             extra={"setting": "PROPOOR_GS1_PREFIX"},
         )
     return prefix
@@ -121,8 +123,11 @@ def derived_gtin(product_id: int) -> str:
     reference = str(product_id)
     if product_id < 1 or len(reference) > width:
         raise ValidationFailed(
-            f"Product {product_id} does not fit the {width}-digit item references of "
-            f"GS1 prefix {prefix}; give the product a GTIN of its own.",
+            _(
+                "Product %(product)s does not fit the %(width)s-digit item references "
+                "of GS1 prefix %(prefix)s; give the product a GTIN of its own."
+            )
+            % {"product": product_id, "width": width, "prefix": prefix},
             extra={"product": product_id, "prefix": prefix},
         )
     payload = prefix + reference.zfill(width)
@@ -192,11 +197,11 @@ def link_parse(uri: str) -> LinkParts:
     try:
         link = GS1DigitalLinkURI.parse(uri)
     except ParseError as exc:
-        raise NotFound("That is not the Digital Link of a lot.") from exc
+        raise NotFound(_("That is not the Digital Link of a lot.")) from exc
     gtin = link.element_strings.get(ai="01")
     lot = link.element_strings.get(ai="10")
     if gtin is None or gtin.gtin is None or lot is None:
-        raise NotFound("That is not the Digital Link of a lot.")
+        raise NotFound(_("That is not the Digital Link of a lot."))
     return LinkParts(gtin=gtin.gtin.as_gtin_14(), lot=lot.value)
 
 
@@ -210,7 +215,7 @@ def gtin_normalise(gtin: str) -> str:
     try:
         return Gtin.parse(gtin).as_gtin_14()
     except ParseError as exc:
-        raise NotFound("No product has that GTIN.") from exc
+        raise NotFound(_("No product has that GTIN.")) from exc
 
 
 def products_for_gtin(gtin14: str) -> list[Product]:
@@ -233,7 +238,7 @@ def lot_resolve(parts: LinkParts) -> StockLot:
         .first()
     )
     if lot is None:
-        raise NotFound("No lot has that code.")
+        raise NotFound(_("No lot has that code."))
     return lot
 
 
@@ -291,11 +296,13 @@ def _quantity(raw: object) -> Decimal | None:
         value = Decimal(str(raw))
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed(
-            f"quantity: {raw!r} is not a number.", extra={"field": "quantity"}
+            _("%(field)s: %(value)s is not a number.")
+            % {"field": "quantity", "value": repr(raw)},
+            extra={"field": "quantity"},
         ) from exc
     if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.001")):
         raise ValidationFailed(
-            "The quantity must be more than 0, at most three decimals.",
+            _("The quantity must be more than 0, at most three decimals."),
             extra={"field": "quantity"},
         )
     return value
@@ -322,39 +329,44 @@ def lot_event_record(
         require_operator(actor, lot.product.seller)
     if kind not in RECORDABLE:
         raise ValidationFailed(
-            f"kind must be one of {[str(k) for k in RECORDABLE]}.",
+            _("kind must be one of %(choices)s.")
+            % {"choices": [str(k) for k in RECORDABLE]},
             extra={"field": "kind", "reason": "kind"},
         )
     if not isinstance(at, datetime) or timezone.is_naive(at):
         raise ValidationFailed(
-            "The time of an event needs its time zone.", extra={"field": "at"}
+            _("The time of an event needs its time zone."), extra={"field": "at"}
         )
     if at > timezone.now() + CLOCK_SKEW:
         raise ValidationFailed(
-            "An event cannot be in the future.",
+            _("An event cannot be in the future."),
             extra={"field": "at", "reason": "future"},
         )
     amount = _quantity(quantity)
     if amount is not None and amount > lot.quantity:
         raise ValidationFailed(
-            f"The lot has only {lot.quantity.normalize():f} in all.",
+            _("The lot has only %(quantity)s in all.")
+            % {"quantity": f"{lot.quantity.normalize():f}"},
             extra={"field": "quantity", "reason": "too_much"},
         )
     if order is not None and order.seller_id != lot.product.seller_id:
         raise ValidationFailed(
-            "That order is not the seller's.", extra={"field": "order"}
+            _("That order is not the seller's."), extra={"field": "order"}
         )
     if len(note) > 200:
         raise ValidationFailed(
-            "The note is at most 200 characters.", extra={"field": "note"}
+            _("The note is at most 200 characters."), extra={"field": "note"}
         )
     with transaction.atomic():
         StockLot.objects.select_for_update().get(pk=lot.pk)
         last = LotEvent.objects.filter(lot=lot).order_by("-at", "-id").first()
         if last is not None and at < last.at:
             raise Conflict(
-                "Events are recorded in time order: the lot's last event was at "
-                f"{timezone.localtime(last.at):%Y-%m-%d %H:%M}.",
+                _(
+                    "Events are recorded in time order: the lot's last event was at "
+                    "%(last)s."
+                )
+                % {"last": f"{timezone.localtime(last.at):%Y-%m-%d %H:%M}"},
                 extra={"field": "at", "reason": "order", "last": last.at.isoformat()},
             )
         if kind == LotEventKind.RECEIVE:
@@ -364,7 +376,7 @@ def lot_event_record(
             ).count()
             if shipped <= received:
                 raise Conflict(
-                    "Nothing of this lot was shipped that is not yet received.",
+                    _("Nothing of this lot was shipped that is not yet received."),
                     extra={"reason": "not_shipped"},
                 )
         event = LotEvent.objects.create(

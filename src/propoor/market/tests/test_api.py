@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -355,6 +356,24 @@ def test_checkout_short_of_stock_is_a_conflict_naming_what_is_short(
         Decimal("7.000"),
     ]
     assert available(shop["walnuts"]) == [Decimal("4.000")]
+
+
+def test_a_refusal_is_worded_in_the_language_the_phone_asks_for(shop, buyer) -> None:
+    client = api_client(buyer)
+    body = checkout_body((shop["walnuts"], "4.5"))
+
+    def ask(body: dict[str, object], language: str):  # type: ignore[no-untyped-def]
+        headers = {"Accept-Language": language, "Idempotency-Key": uuid.uuid4().hex}
+        return post(client, "checkout", body, **headers)
+
+    short = ask(body, "zh-CN,zh;q=0.9")
+    empty = ask(checkout_body(), "zh-Hans")
+    in_english = ask(checkout_body(), "en")
+
+    assert (short.status_code, short.json()["message"]) == (409, "核桃 只剩 4 公斤。")
+    assert (empty.status_code, empty.json()["message"]) == (422, "购物车是空的。")
+    assert in_english.json()["message"] == "The cart is empty."
+    assert (Checkout.objects.count(), Order.objects.count()) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from propoor.core.errors import Conflict, PermissionDenied, ValidationFailed
 from propoor.core.models import AuditPending
@@ -151,6 +151,35 @@ def test_pieces_are_sold_whole(buyer) -> None:
     with pytest.raises(ValidationFailed) as caught:
         buy(buyer, product, "1.5")
     assert caught.value.message == "Line 1: 蜂蜜 is sold by whole piece."
+
+
+def test_refusals_are_worded_in_the_active_language(buyer) -> None:
+    honey = make_product(make_seller(), unit="piece", title="蜂蜜")
+    make_lot(honey, "10")
+    stay = make_product(
+        make_seller(),
+        category="farm-stay",
+        unit="person_day",
+        capacity_per_day=2,
+        title="农家乐",
+    )
+    day = timezone.localdate() + timedelta(days=3)
+    caught = []
+    with translation.override("zh-hans"):
+        for product, quantity, when in (
+            (honey, "1.5", None),
+            (honey, "11", None),
+            (stay, "3", day),
+        ):
+            with pytest.raises((ValidationFailed, Conflict)) as refused:
+                buy(buyer, product, quantity, day=when)
+            caught.append(refused.value.message)
+    assert caught == [
+        "第 1 行：蜂蜜 只能按整件购买。",
+        "蜂蜜 只剩 10 件。",
+        f"农家乐 在 {day} 只剩 2 个名额。",
+    ]
+    assert Order.objects.count() == 0
 
 
 def test_experiences_reserve_places_on_a_date(buyer) -> None:

@@ -74,7 +74,7 @@ class ApplyForm(forms.Form):
 
 
 def refusal(exc: ApplicationError) -> str:
-    """A refusal of the services in the page's language (the services speak English)."""
+    """A refusal of the services as this page words it (by the refusal's reason)."""
     reason = exc.extra.get("reason")
     status = str(exc.extra.get("status", ""))
     status_label = (

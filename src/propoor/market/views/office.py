@@ -401,7 +401,7 @@ def seller_order_act(request: HttpRequest, seller_id: int, number: str) -> HttpR
         elif event in selectors.SELLER_EVENTS:
             order_transition(order, event, actor=user, note=note)
         else:
-            raise ValidationFailed("Unknown action.")
+            raise ValidationFailed(_("Unknown action."))
     except ApplicationError as exc:
         messages.error(request, f"{order.number}: {refusal(exc)}")
     else:
@@ -519,7 +519,8 @@ def station(request: HttpRequest) -> HttpResponse:
             on_behalf_of=household,
         )
     except ApplicationError as exc:
-        if exc.message == "The cart is empty.":
+        # The service's message is in the page's language (English in tests).
+        if exc.message in ("The cart is empty.", _("The cart is empty.")):
             message = _("Choose at least one product and its quantity.")
         else:
             message = refusal(exc, titles)

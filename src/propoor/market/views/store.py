@@ -43,9 +43,21 @@ if TYPE_CHECKING:
 View = Callable[..., HttpResponse]
 PAY_CHANNELS = (Channel.ALIPAY, Channel.WECHAT)
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
-LINE_PREFIX = re.compile(r"^Line (\d+): ")
+# A refused line of the cart, by its problem (``extra`` of the checkout's refusal),
+# said after the title of its product.
+LINE_PROBLEMS: dict[str, Any] = {
+    "not_positive": gettext_lazy("The quantity must be more than 0."),
+    "decimals": gettext_lazy("The quantity has at most three decimals."),
+    "whole_units": gettext_lazy("this product is sold by whole units."),
+    "not_on_sale": gettext_lazy("this product is no longer on sale."),
+    "no_date": gettext_lazy("Choose the date of the experience."),
+    "date_passed": gettext_lazy("that date has passed."),
+    "not_by_date": gettext_lazy("Goods are not sold by date."),
+    "twice": gettext_lazy("The same product appears twice."),
+}
 
-# Refusals of the services, in the page's language (the services speak English).
+# Refusals of the services as the pages word them, by the services' English message
+# (the services translate their messages; these entries reword some for a page).
 REFUSALS: dict[str, Any] = {
     "The cart is empty.": gettext_lazy("The cart is empty."),
     "Give a contact name and phone number.": gettext_lazy(
@@ -54,22 +66,13 @@ REFUSALS: dict[str, Any] = {
     "Send an idempotency key of 8 to 64 characters.": gettext_lazy(
         "The form has expired; please try again."
     ),
-    "the quantity must be more than 0.": gettext_lazy(
-        "The quantity must be more than 0."
-    ),
     "The quantity must be more than 0.": gettext_lazy(
         "The quantity must be more than 0."
     ),
-    "at most three decimals.": gettext_lazy("The quantity has at most three decimals."),
     "The quantity has at most three decimals.": gettext_lazy(
         "The quantity has at most three decimals."
     ),
     "The quantity is too large.": gettext_lazy("The quantity is too large."),
-    "choose the date of the experience.": gettext_lazy(
-        "Choose the date of the experience."
-    ),
-    "goods are not sold by date.": gettext_lazy("Goods are not sold by date."),
-    "the same product appears twice.": gettext_lazy("The same product appears twice."),
     "You may not cancel this order.": gettext_lazy("You may not cancel this order."),
     "You may not deliver this order.": gettext_lazy(
         "You may not confirm delivery of this order."
@@ -121,7 +124,8 @@ LOT_EXISTS = re.compile(r"^Lot (\S+) already exists for this product\.$")
 def refusal(exc: ApplicationError, titles: Sequence[str] = ()) -> str:
     """A service's refusal in the page's language, naming the product it is about.
 
-    ``titles`` are the titles of the lines sent, so "Line 2: …" can say which.
+    ``titles`` are the titles of the lines sent, so that a refused line (its number and
+    problem in the refusal's ``extra``) is named by its product.
     """
     message = exc.message
     extra = exc.extra
@@ -139,22 +143,19 @@ def refusal(exc: ApplicationError, titles: Sequence[str] = ()) -> str:
             "unit": _unit_label(extra.get("product")),
             "title": title,
         }
-    prefix = ""
-    line = LINE_PREFIX.match(message)
-    if line is not None:
-        index = int(line[1]) - 1
+    problem = LINE_PROBLEMS.get(str(extra.get("problem")))
+    if isinstance(extra.get("line"), int) and problem is not None:
+        index = int(extra["line"]) - 1  # type: ignore[call-overload]
         prefix = f"{titles[index]}: " if 0 <= index < len(titles) else ""
-        message = message[line.end() :]
-        if "is not on sale" in message:
-            return prefix + _("this product is no longer on sale.")
-        if "is sold by whole" in message:
-            return prefix + _("this product is sold by whole units.")
-        if "has passed" in message:
-            return prefix + _("that date has passed.")
+        return prefix + str(problem)
     exists = LOT_EXISTS.match(message)
     if exists is not None:
         return _("Lot %(code)s already exists for this product.") % {"code": exists[1]}
-    return prefix + str(REFUSALS.get(message, message))
+    text = REFUSALS.get(message)
+    if text is None:
+        # The services translate their messages: find them in the page's language.
+        text = next((v for k, v in REFUSALS.items() if _(k) == message), message)
+    return str(text)
 
 
 def _product(product_id: object) -> Product | None:

@@ -183,7 +183,7 @@ def product_epcis(request: HttpRequest, gtin: str) -> HttpResponse:
     gtin14 = traceability.gtin_normalise(gtin)
     products: list[Product] = traceability.products_for_gtin(gtin14)
     if not products:
-        raise NotFound("No product has that GTIN.")
+        raise NotFound(_("No product has that GTIN."))
     lots = list(
         StockLot.objects.filter(product__in=products)
         .select_related("product")
@@ -198,7 +198,7 @@ def place_page(request: HttpRequest, code: str) -> HttpResponse:
     """A place named in EPCIS documents (a division): its name and where it lies."""
     place = Division.objects.filter(code=code).select_related("parent").first()
     if place is None:
-        raise NotFound("No such place.")
+        raise NotFound(_("No such place."))
     chain = []
     node: Division | None = place
     while node is not None:

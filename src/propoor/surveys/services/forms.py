@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.accounts.scope import scope_of
@@ -19,7 +20,7 @@ from propoor.areas.models import Division
 from propoor.core.audit import audit_append
 from propoor.core.errors import Conflict, NotFound, ValidationFailed
 from propoor.surveys.forms import SHIPPED
-from propoor.surveys.models import Form, FormVersion
+from propoor.surveys.models import Form, FormKind, FormVersion
 from propoor.surveys.xlsforms import ConvertedForm, XLSFormInvalid, convert_xlsform
 
 if TYPE_CHECKING:
@@ -34,10 +35,14 @@ MAX_XLSFORM_BYTES = 5 * 1024 * 1024
 def _convert(xlsform: bytes, filename: str) -> ConvertedForm:
     if len(xlsform) > MAX_XLSFORM_BYTES:
         raise ValidationFailed(
-            "The XLSForm is larger than 5 MiB.",
+            _("The XLSForm is larger than 5 MiB."),
             extra={
                 "errors": [
-                    {"sheet": None, "row": None, "message": "The file is too large."}
+                    {
+                        "sheet": None,
+                        "row": None,
+                        "message": _("The file is too large."),
+                    }
                 ]
             },
         )
@@ -45,13 +50,17 @@ def _convert(xlsform: bytes, filename: str) -> ConvertedForm:
         return convert_xlsform(xlsform, filename)
     except XLSFormInvalid as exc:
         first = exc.problems[0]
-        where = ""
-        if first.sheet is not None:
-            where = f" (sheet {first.sheet}" + (
-                f", row {first.row})" if first.row is not None else ")"
+        if first.sheet is None:
+            message = _("The XLSForm is not valid: %(problem)s")
+        elif first.row is None:
+            message = _("The XLSForm is not valid (sheet %(sheet)s): %(problem)s")
+        else:
+            message = _(
+                "The XLSForm is not valid (sheet %(sheet)s, row %(row)s): %(problem)s"
             )
         raise ValidationFailed(
-            f"The XLSForm is not valid{where}: {first.message}",
+            message
+            % {"sheet": first.sheet, "row": first.row, "problem": first.message},
             extra={"errors": [p.as_dict() for p in exc.problems]},
         ) from exc
 
@@ -75,15 +84,27 @@ def _save_version(
             },
         )
         if not created and form.kind != converted.kind:
+            if form.kind == FormKind.HOUSEHOLD:
+                message = _(
+                    "Form %(form)s is a household form; this XLSForm fills village "
+                    "fields."
+                )
+            else:
+                message = _(
+                    "Form %(form)s is a village form; this XLSForm fills household "
+                    "fields."
+                )
             raise Conflict(
-                f"Form {form.form_id} is a {form.kind} form; this XLSForm fills "
-                f"{converted.kind} fields.",
+                message % {"form": form.form_id},
                 extra={"form_id": form.form_id},
             )
         if FormVersion.objects.filter(form=form, version=converted.version).exists():
             raise Conflict(
-                f"Version {converted.version} of form {form.form_id} was already "
-                "uploaded; raise the version on the settings sheet.",
+                _(
+                    "Version %(version)s of form %(form)s was already uploaded; raise "
+                    "the version on the settings sheet."
+                )
+                % {"version": converted.version, "form": form.form_id},
                 extra={"form_id": form.form_id, "version": converted.version},
             )
         FormVersion.objects.filter(form=form, is_current=True).update(is_current=False)
@@ -106,8 +127,8 @@ def _save_version(
                 version.save()
         except IntegrityError:  # a concurrent upload of the same version
             raise Conflict(
-                f"Version {converted.version} of form {form.form_id} was already "
-                "uploaded.",
+                _("Version %(version)s of form %(form)s was already uploaded.")
+                % {"version": converted.version, "form": form.form_id},
                 extra={"form_id": form.form_id, "version": converted.version},
             ) from None
         changed = []
@@ -166,21 +187,21 @@ def form_upload(
         if area is None or (
             actor is not None and not scope_of(actor).covers(area.code)
         ):
-            raise NotFound(f"No division {area_code}.")
+            raise NotFound(_("No division %(code)s.") % {"code": area_code})
     elif actor is not None and not scope_of(actor).everything:
         # Without an area, a form is used everywhere: only someone who sees
         # everything may publish one; others publish for their own area.
         prefixes = scope_of(actor).prefixes
         if len(prefixes) != 1:
             raise ValidationFailed(
-                "Choose the area the form is for.",
+                _("Choose the area the form is for."),
                 extra={"fields": {"area_code": ["Required."]}},
             )
         area = Division.objects.filter(prefix=prefixes[0]).first()
     converted = _convert(xlsform, filename)
     existing = Form.objects.filter(form_id=converted.form_id).first()
     if existing is not None and actor is not None and not _may_manage(actor, existing):
-        raise NotFound(f"No form {converted.form_id}.")
+        raise NotFound(_("No form %(form)s.") % {"form": converted.form_id})
     return _save_version(
         actor, converted, xlsform=xlsform, filename=filename, area=area
     )

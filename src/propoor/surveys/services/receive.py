@@ -35,6 +35,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from propoor.accounts.roles import REGISTRY_WRITERS, has_role
 from propoor.accounts.scope import scope_of
@@ -175,8 +177,9 @@ def submission_receive(
     """Check, store and queue one submission (see the module's docstring)."""
     if not has_role(user, REGISTRY_WRITERS):
         raise OutsideScope(
-            "Your account may not submit surveys.",
-            extra={"errors": [{"field": "", "message": "Not a survey role."}]},
+            _("Your account may not submit surveys."),
+            # ODK Collect shows these messages (openrosa.describe_error)
+            extra={"errors": [{"field": "", "message": _("Not a survey role.")}]},
         )
     try:
         envelope = read_envelope(xml)
@@ -308,7 +311,7 @@ def _add_attachments(
     if not attachments:
         return None
     have = set(submission.attachments.values_list("name", flat=True))
-    rows, refusal, _ = _accept(submission, attachments, Problems(), have)
+    rows, refusal, _names = _accept(submission, attachments, Problems(), have)
     if rows:
         Attachment.objects.bulk_create(rows, ignore_conflicts=True)
     return refusal
@@ -477,15 +480,27 @@ def _accept(
         if len(incoming.data) > limit:
             problems.add(
                 name,
-                f"The attachment {name} has {len(incoming.data)} bytes; the limit is "
-                f"{limit}.",
+                _("The attachment %(name)s has %(size)s bytes; the limit is %(limit)s.")
+                % {"name": name, "size": len(incoming.data), "limit": limit},
                 AttachmentTooLarge.code,
             )
         elif content_type not in ALLOWED_ATTACHMENT_TYPES:
+            if content_type:
+                message = _(
+                    "The attachment %(name)s is %(type)s; send a photo as %(types)s."
+                )
+            else:
+                message = _(
+                    "The attachment %(name)s is of no type; send a photo as %(types)s."
+                )
             problems.add(
                 name,
-                f"The attachment {name} is {content_type or 'of no type'}; send a "
-                f"photo as {', '.join(sorted(ALLOWED_ATTACHMENT_TYPES))}.",
+                message
+                % {
+                    "name": name,
+                    "type": content_type,
+                    "types": ", ".join(sorted(ALLOWED_ATTACHMENT_TYPES)),
+                },
                 UnsupportedMediaType.code,
             )
         elif not incoming.data.startswith(_MAGIC[content_type]) or (
@@ -493,7 +508,8 @@ def _accept(
         ):
             problems.add(
                 name,
-                f"The attachment {name} is not the {content_type} it claims to be.",
+                _("The attachment %(name)s is not the %(type)s it claims to be.")
+                % {"name": name, "type": content_type},
                 UnsupportedMediaType.code,
             )
         if len(problems.items) != before:
@@ -541,10 +557,15 @@ def _check_scope(
     code = extracted.top.get("village_code", "")
     if code:
         if _fetch_one(_VILLAGE_SQL, [code, Level.VILLAGE.value]) is None:
-            problems.add("village_code", f"There is no village {code}.")
+            problems.add(
+                "village_code",
+                _("There is no village %(village)s.") % {"village": code},
+            )
         elif not scope.covers(code):
             problems.add(
-                "village_code", f"Village {code} is not in your area.", "outside_scope"
+                "village_code",
+                _("Village %(village)s is not in your area.") % {"village": code},
+                "outside_scope",
             )
         else:
             found.village = code
@@ -557,19 +578,30 @@ def _check_scope(
     household = Household.objects.filter(number=number).first()
     if household is None or not scope.covers(household.village_id):
         if household is None and scope.covers(number[:12]):
-            problems.add("household_number", f"There is no household {number}.")
+            problems.add(
+                "household_number",
+                _("There is no household %(household)s.") % {"household": number},
+            )
         else:
             problems.add(
                 "household_number",
-                f"Household {number} is not in your area.",
+                _("Household %(household)s is not in your area.")
+                % {"household": number},
                 "outside_scope",
             )
         return found
     if found.village is not None and household.village_id != found.village:
         problems.add(
             "household_number",
-            f"Household {number} belongs to village {household.village_id}, "
-            f"not {found.village}.",
+            _(
+                "Household %(household)s belongs to village %(village)s, "
+                "not %(submitted)s."
+            )
+            % {
+                "household": number,
+                "village": household.village_id,
+                "submitted": found.village,
+            },
         )
         return found
     found.household = household
@@ -586,14 +618,19 @@ def _registered_elsewhere(
     scope = scope_of(user)
     for id_hash, number, village in _registered(list(by_hash), household):
         submitted = by_hash[id_hash]
-        where = (
-            f"household {number}"
-            if scope.covers(village)
-            else "a household outside your area"
-        )
+        if scope.covers(village):
+            message = _(
+                "ID number %(id_number)s is already registered in household "
+                "%(household)s."
+            )
+        else:
+            message = _(
+                "ID number %(id_number)s is already registered in a household "
+                "outside your area."
+            )
         problems.add(
             f"members[{submitted.index}].id_number",
-            f"ID number {submitted.id_masked} is already registered in {where}.",
+            message % {"id_number": submitted.id_masked, "household": number},
         )
 
 
@@ -642,9 +679,13 @@ def _refusal(submission: Submission, problems: Problems) -> SubmissionError:
     error_class = next(c for c in _PRECEDENCE if c.code in codes)
     first = next(item for item in problems.items if item["code"] == error_class.code)
     more = len(problems.items) - 1
-    message = first["message"] + (
-        f" ({more} more problem{'s' if more > 1 else ''}.)" if more else ""
-    )
+    message = first["message"]
+    if more:
+        message = ngettext(
+            "%(problem)s (%(more)s more problem.)",
+            "%(problem)s (%(more)s more problems.)",
+            more,
+        ) % {"problem": message, "more": more}
     submission.status = SubmissionStatus.INVALID
     submission.errors = list(problems.items)
     logger.info("submission %s refused: %s", submission.instance_id, error_class.code)
@@ -674,20 +715,25 @@ def _check(
     problems = Problems()
     version = _form_version(user, envelope)
     if version is None:
-        what = (
-            f"version {envelope.version} of form {envelope.form_id}"
-            if envelope.version
-            else f"form {envelope.form_id} (without a version)"
-        )
         known = FormVersion.objects.filter(form__form_id=envelope.form_id).exists()
+        if not known:
+            message = _("The server does not know form %(form)s.")
+        elif envelope.version:
+            message = _(
+                "The server does not know version %(version)s of form %(form)s; "
+                "download the current form."
+            )
+        else:
+            message = _(
+                "The server does not know form %(form)s (without a version); "
+                "download the current form."
+            )
         problems.add(
             "form",
-            f"The server does not know {what}; download the current form."
-            if known
-            else f"The server does not know form {envelope.form_id}.",
+            message % {"form": envelope.form_id, "version": envelope.version},
             UnknownForm.code,
         )
-        rows, _, _ = _accept(submission, attachments, Problems(), have)
+        rows, _refused, _names = _accept(submission, attachments, Problems(), have)
         return _Checked(rows, None, _refusal(submission, problems))
     submission.form_version_id = version.id
     kind = version.kind
@@ -695,7 +741,7 @@ def _check(
     where = _check_scope(user, kind, extracted, problems)
     submission.village_id = where.village
     submission.household = where.household
-    rows, _, photos = _accept(submission, attachments, problems, have)
+    rows, _refused, photos = _accept(submission, attachments, problems, have)
     values: HouseholdValues | VillageValues | None
     if kind == FormKind.HOUSEHOLD:
         values, value_problems = household_values(extracted, today=timezone.localdate())
@@ -710,14 +756,14 @@ def _check(
             and not VillageProfile.objects.filter(village=where.village).exists()
         ):
             for name in sorted(PROFILE_REQUIRED - set(values.profile)):
-                value_problems.add(name, "Required for the village's first profile.")
+                value_problems.add(name, _("Required for the village's first profile."))
     problems.items.extend(value_problems.items)
     if values is not None and values.location is not None:
         submission.latitude = values.location.latitude
         submission.longitude = values.location.longitude
     if problems or values is None or where.village is None:
         if not problems:  # pragma: no cover  (a value problem names the village)
-            problems.add("village_code", "Give the village code.")
+            problems.add("village_code", _("Give the village code."))
         return _Checked(rows, None, _refusal(submission, problems))
     submission.status = SubmissionStatus.PENDING
     submission.errors = []

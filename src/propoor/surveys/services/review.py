@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import REGISTRY_WRITERS, require_role
 from propoor.accounts.scope import scope_of
@@ -73,7 +74,7 @@ def _authorize(actor: User | None, change: ChangeRequest) -> None:
         return
     require_role(actor, REVIEWERS)
     if not scope_of(actor).covers(change.village_id):
-        raise NotFound("No such change request.")
+        raise NotFound(_("No such change request."))
 
 
 def _locked(change: ChangeRequest) -> ChangeRequest:
@@ -86,10 +87,18 @@ def _locked(change: ChangeRequest) -> ChangeRequest:
         .first()
     )
     if locked is None:
-        raise NotFound("No such change request.")
+        raise NotFound(_("No such change request."))
     if locked.status not in _OPEN:
+        if locked.status == ChangeStatus.APPROVED:
+            message = _("The change request was already approved.")
+        elif locked.status == ChangeStatus.REJECTED:
+            message = _("The change request was already rejected.")
+        else:  # pragma: no cover  (only approved and rejected are closed)
+            message = _("The change request was already %(status)s.") % {
+                "status": locked.status
+            }
         raise Conflict(
-            f"The change request was already {locked.status}.",
+            message,
             extra={"change": locked.pk, "status": locked.status},
         )
     return locked
@@ -119,7 +128,7 @@ def change_approve(
         locked = _locked(change)
         if locked.kind == ChangeKind.UPDATE and locked.household is None:
             raise Conflict(
-                "The household of this change no longer exists.",
+                _("The household of this change no longer exists."),
                 extra={"change": locked.pk},
             )
         in_conflict = (
@@ -129,9 +138,11 @@ def change_approve(
         if in_conflict and not force:
             refusal = _Refusal(
                 Conflict(
-                    "The registry changed since this survey was received (another "
-                    "change to the same household was approved, or its data was "
-                    "edited); compare, then approve it anyway or reject it.",
+                    _(
+                        "The registry changed since this survey was received (another "
+                        "change to the same household was approved, or its data was "
+                        "edited); compare, then approve it anyway or reject it."
+                    ),
                     extra={"change": locked.pk, "conflict": True},
                 ),
                 mark_conflict=locked.status == ChangeStatus.PENDING,
@@ -157,12 +168,12 @@ def change_reject(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(
-            "Give a reason for rejecting the change.",
+            _("Give a reason for rejecting the change."),
             extra={"fields": {"reason": ["Required."]}},
         )
     if len(reason) > 400:
         raise ValidationFailed(
-            "The reason is too long.",
+            _("The reason is too long."),
             extra={"fields": {"reason": ["At most 400 characters."]}},
         )
     with transaction.atomic():
@@ -199,7 +210,7 @@ def _clear_ids(change: ChangeRequest) -> dict[int, str]:
     """The members' clear ID numbers by repeat index, from the raw submission."""
     submission = change.submission
     if submission.form_version is None:  # pragma: no cover  (a change has a form)
-        raise Conflict("The submission of this change has no form version.")
+        raise Conflict(_("The submission of this change has no form version."))
     envelope = read_envelope(unseal(submission.xml_encrypted))
     extracted = extract(envelope.root, submission.form_version.mapping)
     numbers: dict[int, str] = {}
@@ -220,8 +231,10 @@ def _member_inputs(
         number = clear.get(index, "")
         if not number or idcard.mask(number) != member["id_masked"]:
             raise Conflict(
-                "The raw submission and its change request disagree on a member's "
-                "ID number; reject the change.",
+                _(
+                    "The raw submission and its change request disagree on a "
+                    "member's ID number; reject the change."
+                ),
                 extra={"change": change.pk, "member": index},
             )
         out.append(
@@ -325,7 +338,7 @@ def _apply_new(
         actor=actor,
         village_code=change.village_id,
         head_name=head["head_name"],
-        members=[m for _, m in pairs],
+        members=[m for _submitted, m in pairs],
         category=head["category"],
         main_cause=head["main_cause"],
         secondary_causes=head["secondary_causes"],

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Prefetch
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from propoor.core.errors import NotFound
 from propoor.training import body as body_format
@@ -27,7 +28,10 @@ def courses():  # type: ignore[no-untyped-def]  # annotated (lesson_count)
 def course_get(code: str) -> Course:
     course = courses().filter(code=code).first()
     if course is None:
-        raise NotFound(f"There is no course {code!r}.", extra={"course": code})
+        raise NotFound(
+            _("There is no course %(course)s.") % {"course": repr(code)},
+            extra={"course": code},
+        )
     return course
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from propoor.accounts.scope import scope_of
 from propoor.core.errors import NotFound
@@ -289,7 +290,10 @@ def lesson_get(code: str, slug: str) -> tuple[Course, Lesson]:
     course = course_get(code)
     lesson = Lesson.objects.filter(course=course, slug=slug).first()
     if lesson is None:
-        raise NotFound(f"Course {code} has no lesson {slug!r}.")
+        raise NotFound(
+            _("Course %(course)s has no lesson %(lesson)s.")
+            % {"course": code, "lesson": repr(slug)}
+        )
     return course, lesson
 
 
@@ -409,7 +413,7 @@ def quiz_page(user: User, code: str, attempt_id: str = "") -> QuizPage:
     course = course_get(code)
     quiz = Quiz.objects.filter(course=course).first()
     if quiz is None:
-        raise NotFound("This course has no quiz.")
+        raise NotFound(_("This course has no quiz."))
     enrolment = _enrolment(user, course)
     result = None
     if attempt_id:
@@ -429,7 +433,7 @@ def attempt_result(user: User, course: Course, attempt_id: str) -> AttemptResult
     try:
         wanted = uuid.UUID(attempt_id)
     except ValueError as exc:
-        raise NotFound("There is no such attempt.") from exc
+        raise NotFound(_("There is no such attempt.")) from exc
     household_id = _household_id(user)
     attempt = (
         QuizAttempt.objects.select_related("quiz")
@@ -443,7 +447,7 @@ def attempt_result(user: User, course: Course, attempt_id: str) -> AttemptResult
         else None
     )
     if attempt is None:
-        raise NotFound("There is no such attempt.")
+        raise NotFound(_("There is no such attempt."))
     return AttemptResult(attempt, _questions(attempt.quiz, attempt))
 
 
@@ -519,7 +523,7 @@ def certificate_for(user: User, code: str) -> Certificate:
         .first()
     )
     if certificate is None:
-        raise NotFound("There is no such certificate.")
+        raise NotFound(_("There is no such certificate."))
     household = certificate.enrolment.household
     household_id = _household_id(user)
     if household_id is not None:
@@ -527,7 +531,7 @@ def certificate_for(user: User, code: str) -> Certificate:
     else:
         allowed = scope_of(user).covers(household.village_id)
     if not allowed:
-        raise NotFound("There is no such certificate.")
+        raise NotFound(_("There is no such certificate."))
     return certificate
 
 
@@ -550,7 +554,7 @@ def checkin_session(user: User, token: str) -> CheckinSession:
         .first()
     )
     if session is None:
-        raise NotFound("This check-in code is not valid.")
+        raise NotFound(_("This check-in code is not valid."))
     household_id = _household_id(user)
     enrolment = (
         Enrolment.objects.filter(

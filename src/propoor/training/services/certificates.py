@@ -9,6 +9,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.core.audit import audit_append
@@ -23,7 +24,7 @@ REVOKERS = (Role.COUNTY_ADMIN, Role.TRAINER)
 
 
 def certificate_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(12))
+    body = "".join(secrets.choice(ALPHABET) for _n in range(12))
     return f"PP-{body[:4]}-{body[4:8]}-{body[8:]}"
 
 
@@ -51,7 +52,7 @@ def certificate_issue(enrolment: Enrolment) -> Certificate:
     if existing is not None:
         return existing
     issued_on = timezone.localtime(enrolment.completed_at or timezone.now()).date()
-    for _ in range(5):
+    for _try in range(5):
         code = certificate_code()
         if not Certificate.objects.filter(code=code).exists():
             break
@@ -84,7 +85,7 @@ def certificate_revoke(
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(
-            "Say why the certificate is revoked.", extra={"field": "reason"}
+            _("Say why the certificate is revoked."), extra={"field": "reason"}
         )
     with transaction.atomic():
         certificate = (
@@ -94,7 +95,8 @@ def certificate_revoke(
         )
         if certificate.revoked_at is not None:
             raise Conflict(
-                "The certificate is already revoked.", extra={"code": certificate.code}
+                _("The certificate is already revoked."),
+                extra={"code": certificate.code},
             )
         certificate.revoked_at = timezone.now()
         certificate.revoked_reason = reason

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, has_role, require_role
 from propoor.accounts.scope import scope_of
@@ -43,21 +44,21 @@ def cohort_create(
 ) -> Cohort:
     require_role(actor, ORGANISERS)
     if not scope_of(actor).covers(area.code):  # type: ignore[arg-type]
-        raise NotFound("No such area.")
+        raise NotFound(_("No such area."))
     if not has_role(trainer, (Role.TRAINER,)):  # type: ignore[arg-type]
         raise ValidationFailed(
-            "The trainer must hold the trainer role.", extra={"field": "trainer"}
+            _("The trainer must hold the trainer role."), extra={"field": "trainer"}
         )
     if capacity < 1:
         raise ValidationFailed(
-            "Capacity must be at least 1.", extra={"field": "capacity"}
+            _("Capacity must be at least 1."), extra={"field": "capacity"}
         )
     if ends_on < starts_on:
         raise ValidationFailed(
-            "The cohort ends before it starts.", extra={"field": "ends_on"}
+            _("The cohort ends before it starts."), extra={"field": "ends_on"}
         )
     if not name.strip() or not venue.strip():
-        raise ValidationFailed("A cohort needs a name and a venue.")
+        raise ValidationFailed(_("A cohort needs a name and a venue."))
     cohort = Cohort.objects.create(
         course=course,
         area=area,
@@ -89,7 +90,7 @@ def session_create(
     _require_organiser(actor, cohort)
     if ends_at <= starts_at:
         raise ValidationFailed(
-            "A session ends after it starts.", extra={"field": "ends_at"}
+            _("A session ends after it starts."), extra={"field": "ends_at"}
         )
     return TrainingSession.objects.create(
         cohort=cohort,
@@ -106,9 +107,9 @@ def _require_organiser(actor: object, cohort: Cohort) -> None:
         actor, "is_superuser", False
     ):
         if cohort.trainer_id != getattr(actor, "pk", None):
-            raise PermissionDenied("Only the cohort's own trainer may do this.")
+            raise PermissionDenied(_("Only the cohort's own trainer may do this."))
     elif not scope_of(actor).covers(cohort.area_id):  # type: ignore[arg-type]
-        raise NotFound("No such cohort.")
+        raise NotFound(_("No such cohort."))
 
 
 def _join(enrolment: Enrolment, cohort: Cohort, actor: object | None) -> None:
@@ -117,7 +118,7 @@ def _join(enrolment: Enrolment, cohort: Cohort, actor: object | None) -> None:
     taken = Enrolment.objects.filter(cohort=cohort).count()
     if taken >= cohort.capacity:
         raise Conflict(
-            "The cohort is full.",
+            _("The cohort is full."),
             extra={"cohort": cohort.pk, "capacity": cohort.capacity},
         )
     Enrolment.objects.filter(pk=enrolment.pk).update(cohort=cohort)
@@ -167,9 +168,9 @@ def cohort_place(
 def cohort_add(actor: object, cohort: Cohort, enrolment: Enrolment) -> Enrolment:
     _require_organiser(actor, cohort)
     if enrolment.course_id != cohort.course_id:
-        raise ValidationFailed("The enrolment is for another course.")
+        raise ValidationFailed(_("The enrolment is for another course."))
     if not enrolment.household.village_id.startswith(cohort.area.prefix):
-        raise ValidationFailed("The household lives outside the cohort's area.")
+        raise ValidationFailed(_("The household lives outside the cohort's area."))
     with transaction.atomic():
         if Enrolment.objects.filter(pk=enrolment.pk, cohort=cohort).exists():
             return enrolment
@@ -222,7 +223,7 @@ def checkin(
         .first()
     )
     if session is None:
-        raise NotFound("This check-in code is not valid.")
+        raise NotFound(_("This check-in code is not valid."))
     moment = at or timezone.now()
     if (
         not session.starts_at - CHECKIN_WINDOW
@@ -230,7 +231,10 @@ def checkin(
         <= session.ends_at + CHECKIN_WINDOW
     ):
         raise ValidationFailed(
-            "Check-in is open from an hour before the session until an hour after it.",
+            _(
+                "Check-in is open from an hour before the session until an hour "
+                "after it."
+            ),
             extra={
                 "starts_at": session.starts_at.isoformat(),
                 "ends_at": session.ends_at.isoformat(),
@@ -238,7 +242,7 @@ def checkin(
         )
     household_id = getattr(user, "household_id", None)
     if household_id is None:
-        raise PermissionDenied("Check in with the household's own login.")
+        raise PermissionDenied(_("Check in with the household's own login."))
     enrolment = (
         Enrolment.objects.select_related("household", "course")
         .filter(household_id=household_id, course=session.cohort.course)
@@ -246,7 +250,10 @@ def checkin(
     )
     if enrolment is None or enrolment.cohort_id != session.cohort_id:
         raise PermissionDenied(
-            "This household is not in the session's cohort; ask the trainer to add it."
+            _(
+                "This household is not in the session's cohort; ask the trainer to "
+                "add it."
+            )
         )
     return _attend(session, enrolment, AttendanceMethod.QR, user)
 
@@ -270,7 +277,7 @@ def roll_call(
     unknown = sorted(present - set(members))
     if unknown:
         raise ValidationFailed(
-            "Some of those marked present are not in the cohort.",
+            _("Some of those marked present are not in the cohort."),
             extra={"enrolments": unknown},
         )
     added = removed = 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from propoor.core.audit import audit_append
 from propoor.core.errors import ValidationFailed
@@ -53,7 +54,9 @@ def _text(data: dict[str, Any], field: str, where: str) -> str:
     value = data.get(field)
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed(
-            f"{where}: {field} is missing or empty.", extra={"field": field}
+            _("%(where)s: %(field)s is missing or empty.")
+            % {"where": where, "field": field},
+            extra={"field": field},
         )
     return value.strip()
 
@@ -76,7 +79,8 @@ def course_spec(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed(
-            f"{name}: not valid TOML: {exc}", extra={"file": name}
+            _("%(file)s: not valid TOML: %(error)s") % {"file": name, "error": exc},
+            extra={"file": name},
         ) from exc
     code = _text(data, "code", name)
     spec: dict[str, Any] = {
@@ -92,23 +96,36 @@ def course_spec(path: Path) -> dict[str, Any]:
     bad_causes = sorted(set(spec["causes"]) - {c.value for c in Cause})
     if bad_causes:
         raise ValidationFailed(
-            f"{name}: unknown cause {bad_causes[0]!r}.", extra={"file": name}
+            _("%(file)s: unknown cause %(cause)s.")
+            % {"file": name, "cause": repr(bad_causes[0])},
+            extra={"file": name},
         )
     slugs: set[str] = set()
     modules = data.get("modules")
     if not isinstance(modules, list) or not modules:
-        raise ValidationFailed(f"{name}: a course needs at least one [[modules]].")
+        raise ValidationFailed(
+            _("%(file)s: a course needs at least one [[modules]].") % {"file": name}
+        )
     for m, module in enumerate(modules, 1):
-        where = f"{name} module {m}"
+        where = _("%(file)s module %(module)s") % {"file": name, "module": m}
         lessons_out = []
         lessons = module.get("lessons")
         if not isinstance(lessons, list) or not lessons:
-            raise ValidationFailed(f"{where}: a module needs at least one lesson.")
+            raise ValidationFailed(
+                _("%(where)s: a module needs at least one lesson.") % {"where": where}
+            )
         for n, lesson in enumerate(lessons, 1):
-            lwhere = f"{where} lesson {n}"
+            lwhere = _("%(file)s module %(module)s lesson %(lesson)s") % {
+                "file": name,
+                "module": m,
+                "lesson": n,
+            }
             slug = _text(lesson, "slug", lwhere)
             if slug in slugs:
-                raise ValidationFailed(f"{lwhere}: slug {slug!r} is used twice.")
+                raise ValidationFailed(
+                    _("%(where)s: slug %(slug)s is used twice.")
+                    % {"where": lwhere, "slug": repr(slug)}
+                )
             slugs.add(slug)
             entry = {
                 "slug": slug,
@@ -122,7 +139,8 @@ def course_spec(path: Path) -> dict[str, Any]:
                 ):
                     if not (IMAGES / image).is_file():
                         raise ValidationFailed(
-                            f"{lwhere}: image {image!r} is not in images/."
+                            _("%(where)s: image %(image)s is not in images/.")
+                            % {"where": lwhere, "image": repr(image)}
                         )
             lessons_out.append(entry)
         spec["modules"].append(
@@ -134,18 +152,22 @@ def course_spec(path: Path) -> dict[str, Any]:
 
 def _quiz_spec(quiz: Any, name: str) -> dict[str, Any]:
     if not isinstance(quiz, dict):
-        raise ValidationFailed(f"{name}: a course needs a [quiz].")
+        raise ValidationFailed(_("%(file)s: a course needs a [quiz].") % {"file": name})
     pass_mark = quiz.get("pass_mark")
     if not isinstance(pass_mark, int) or not 1 <= pass_mark <= 100:
         raise ValidationFailed(
-            f"{name}: quiz pass_mark must be a whole percent from 1 to 100."
+            _("%(file)s: quiz pass_mark must be a whole percent from 1 to 100.")
+            % {"file": name}
         )
     questions = []
     for q, question in enumerate(quiz.get("questions") or [], 1):
-        where = f"{name} question {q}"
+        where = _("%(file)s question %(question)s") % {"file": name, "question": q}
         kind = question.get("kind")
         if kind not in KINDS:
-            raise ValidationFailed(f"{where}: kind must be one of {sorted(KINDS)}.")
+            raise ValidationFailed(
+                _("%(where)s: kind must be one of %(kinds)s.")
+                % {"where": where, "kinds": sorted(KINDS)}
+            )
         entry: dict[str, Any] = {
             "kind": kind,
             "points": int(question.get("points", 1)),
@@ -155,38 +177,55 @@ def _quiz_spec(quiz: Any, name: str) -> dict[str, Any]:
         if kind == QuestionKind.TRUE_FALSE:
             if not isinstance(question.get("answer"), bool) or question.get("choices"):
                 raise ValidationFailed(
-                    f"{where}: a true/false question has `answer` and no choices."
+                    _("%(where)s: a true/false question has `answer` and no choices.")
+                    % {"where": where}
                 )
             entry["choices"] = [
                 {"text_zh": zh, "text_en": en, "correct": value is question["answer"]}
-                for _, zh, en, value in TRUE_FALSE
+                for _key, zh, en, value in TRUE_FALSE
             ]
         else:
             choices = [
                 {
-                    **_bilingual(c, "text", f"{where} choice {i}"),
+                    **_bilingual(
+                        c,
+                        "text",
+                        _("%(file)s question %(question)s choice %(choice)s")
+                        % {"file": name, "question": q, "choice": i},
+                    ),
                     "correct": bool(c.get("correct")),
                 }
                 for i, c in enumerate(question.get("choices") or [], 1)
             ]
             right = sum(c["correct"] for c in choices)
             if len(choices) < 2:
-                raise ValidationFailed(f"{where}: needs at least two choices.")
+                raise ValidationFailed(
+                    _("%(where)s: needs at least two choices.") % {"where": where}
+                )
             if kind == QuestionKind.SINGLE and right != 1:
                 raise ValidationFailed(
-                    f"{where}: a single-choice question has exactly one correct choice."
+                    _(
+                        "%(where)s: a single-choice question has exactly one "
+                        "correct choice."
+                    )
+                    % {"where": where}
                 )
             if kind == QuestionKind.MULTIPLE and not 1 <= right < len(choices):
                 raise ValidationFailed(
-                    f"{where}: a multiple-choice question needs right and "
-                    "wrong choices."
+                    _(
+                        "%(where)s: a multiple-choice question needs right and "
+                        "wrong choices."
+                    )
+                    % {"where": where}
                 )
             entry["choices"] = choices
         questions.append(entry)
     if not questions:
-        raise ValidationFailed(f"{name}: the quiz has no questions.")
+        raise ValidationFailed(
+            _("%(file)s: the quiz has no questions.") % {"file": name}
+        )
     return {
-        **_bilingual(quiz, "title", f"{name} quiz"),
+        **_bilingual(quiz, "title", _("%(file)s quiz") % {"file": name}),
         "pass_mark": pass_mark,
         "questions": questions,
     }
@@ -201,7 +240,7 @@ def curriculum_install(
     codes = [s["code"] for s in specs]
     if len(set(codes)) != len(codes):
         raise ValidationFailed(
-            "Two course files use the same code.", extra={"codes": codes}
+            _("Two course files use the same code."), extra={"codes": codes}
         )
     with transaction.atomic():
         return [_install(spec, actor) for spec in specs]
@@ -264,7 +303,7 @@ def _install_lessons(course: Course, modules: list[dict[str, Any]]) -> None:
     # Move lessons out of the way of the unique (course, order) positions first.
     Lesson.objects.filter(course=course).update(order=0)
     for m, module in enumerate(modules, 1):
-        row, _ = Module.objects.update_or_create(
+        row, _created = Module.objects.update_or_create(
             course=course,
             order=m,
             defaults={"title_zh": module["title_zh"], "title_en": module["title_en"]},

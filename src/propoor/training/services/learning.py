@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.roles import Role, require_role
 from propoor.accounts.scope import scope_of
@@ -74,7 +75,7 @@ REASONS = {
 
 
 def _reason(match: str, names: dict[str, tuple[str, str]]) -> tuple[str, str]:
-    kind, _, value = match.partition(":")
+    kind, _sep, value = match.partition(":")
     zh, en = REASONS[kind]
     name_zh, name_en = names.get(value, (value, value))
     return zh.format(name_zh), en.format(name_en)
@@ -217,7 +218,7 @@ def enrolment_for(user: object, course: Course, *, create: bool = True) -> Enrol
     household_id = getattr(user, "household_id", None)
     if household_id is None:
         raise PermissionDenied(
-            "Only a household's own login can take a course for credit.",
+            _("Only a household's own login can take a course for credit."),
             extra={"role": getattr(user, "role", "")},
         )
     enrolment = (
@@ -227,8 +228,8 @@ def enrolment_for(user: object, course: Course, *, create: bool = True) -> Enrol
     )
     if enrolment is None:
         if not create:
-            raise NotFound("This household is not enrolled in the course.")
-        enrolment, _ = enrol(
+            raise NotFound(_("This household is not enrolled in the course."))
+        enrolment, _created = enrol(
             course,
             Household.objects.get(pk=household_id),
             source=EnrolmentSource.SELF,
@@ -242,8 +243,10 @@ def enrolment_by_trainer(
 ) -> Enrolment:
     require_role(actor, ENROLLERS)
     if not scope_of(actor).covers(household.village_id):  # type: ignore[arg-type]
-        raise NotFound("No such household.")
-    enrolment, _ = enrol(course, household, source=EnrolmentSource.TRAINER, actor=actor)
+        raise NotFound(_("No such household."))
+    enrolment, _created = enrol(
+        course, household, source=EnrolmentSource.TRAINER, actor=actor
+    )
     return enrolment
 
 
@@ -287,7 +290,7 @@ def lesson_complete(
     else.
     """
     if lesson.course_id != enrolment.course_id:
-        raise ValidationFailed("The lesson is not part of this course.")
+        raise ValidationFailed(_("The lesson is not part of this course."))
     with transaction.atomic():
         enrolment = _locked(enrolment)
         moment = _bounded(at, enrolment)
@@ -374,7 +377,7 @@ def attempt_submit(
     """
     quiz = Quiz.objects.filter(course_id=enrolment.course_id).first()
     if quiz is None:
-        raise NotFound("This course has no quiz.")
+        raise NotFound(_("This course has no quiz."))
     specs = quiz_specs(quiz)
     with transaction.atomic():
         enrolment = _locked(enrolment)
@@ -398,8 +401,10 @@ def attempt_submit(
                 or previous.answers_digest != digest
             ):
                 raise Conflict(
-                    "This attempt was already synced with different answers; "
-                    "the first one is kept.",
+                    _(
+                        "This attempt was already synced with different answers; "
+                        "the first one is kept."
+                    ),
                     extra={
                         "attempt_id": str(attempt_id),
                         "kept_percent": str(previous.percent),

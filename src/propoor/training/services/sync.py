@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from propoor.core.errors import ApplicationError
 from propoor.training.models import Course, Lesson, Mode
 from propoor.training.services.learning import (
@@ -35,7 +37,9 @@ def _course(code: str, cache: dict[str, Course]) -> Course:
     if code not in cache:
         course = Course.objects.filter(code=code, published=True).first()
         if course is None:
-            raise ApplicationError(f"There is no course {code!r}.")
+            raise ApplicationError(
+                _("There is no course %(course)s.") % {"course": repr(code)}
+            )
         cache[code] = course
     return cache[code]
 
@@ -48,7 +52,9 @@ def _when(raw: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ApplicationError(f"{raw!r} is not an ISO 8601 time.") from exc
+        raise ApplicationError(
+            _("%(value)s is not an ISO 8601 time.") % {"value": repr(raw)}
+        ) from exc
 
 
 def sync(user: object, items: list[dict[str, Any]]) -> list[ItemResult]:
@@ -75,9 +81,10 @@ def _apply(
         ).first()
         if lesson is None:
             raise ApplicationError(
-                f"Course {course.code} has no lesson {item.get('lesson')!r}."
+                _("Course %(course)s has no lesson %(lesson)s.")
+                % {"course": course.code, "lesson": repr(item.get("lesson"))}
             )
-        _, created = lesson_complete(
+        _progress, created = lesson_complete(
             enrolment, lesson, at=_when(item.get("completed_at")), mode=Mode.OFFLINE
         )
         return ItemResult(index, "applied" if created else "duplicate")
@@ -86,17 +93,17 @@ def _apply(
             attempt_id = uuid.UUID(str(item.get("attempt_id")))
         except ValueError as exc:
             raise ApplicationError(
-                "attempt_id must be a UUID made by the device."
+                _("attempt_id must be a UUID made by the device.")
             ) from exc
         version = item.get("quiz_version")
         if not isinstance(version, int):
             raise ApplicationError(
-                "quiz_version must be the version the device downloaded."
+                _("quiz_version must be the version the device downloaded.")
             )
         answers = item.get("answers")
         if not isinstance(answers, dict):
             raise ApplicationError(
-                "answers must be an object of question key → choice keys."
+                _("answers must be an object of question key → choice keys.")
             )
         outcome = attempt_submit(
             enrolment,
@@ -109,7 +116,7 @@ def _apply(
         )
         attempt = outcome.attempt
         message = (
-            "The quiz changed after this device downloaded it; please take it again."
+            _("The quiz changed after this device downloaded it; please take it again.")
             if outcome.state == "stale"
             else ""
         )
@@ -127,5 +134,6 @@ def _apply(
             },
         )
     raise ApplicationError(
-        f"Unknown item type {kind!r}: expected 'lesson' or 'attempt'."
+        _("Unknown item type %(type)s: expected 'lesson' or 'attempt'.")
+        % {"type": repr(kind)}
     )

@@ -214,7 +214,7 @@ def curriculum_image(request: HttpRequest, name: str) -> HttpResponseBase:
     """A curriculum image, only by the name of a file in the images folder."""
     content_type = IMAGE_TYPES.get(PurePath(name).suffix.lower())
     if content_type is None or name not in _image_names():
-        raise Http404("No such image.")
+        raise Http404(_("No such image."))
     response = FileResponse((IMAGES / name).open("rb"), content_type=content_type)
     response.headers["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -324,11 +324,11 @@ def _chunks(handle: IO[bytes], length: int, size: int = 64 * 1024) -> Iterator[b
 def lesson_video(request: HttpRequest, code: str, slug: str) -> HttpResponseBase:
     """The lesson's video, with byte ranges (phones seek, and some play only so)."""
     try:
-        _, row = selectors.lesson_get(code, slug)
+        _course, row = selectors.lesson_get(code, slug)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     if not row.video:
-        raise Http404("This lesson has no video.")
+        raise Http404(_("This lesson has no video."))
     size = row.video.size
     content_type = mimetypes.guess_type(row.video.name or "")[0] or "video/mp4"
     handle = row.video.open("rb")
@@ -468,7 +468,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
     done = None
     if request.method == "POST":
         try:
-            _, created = services.checkin(user, token)
+            _attendance, created = services.checkin(user, token)
         except ApplicationError as exc:
             if exc.status == 404:
                 raise

@@ -48,30 +48,14 @@ if TYPE_CHECKING:
     from propoor.areas.models import Division
     from propoor.training.models import Cohort, Course
 
-# Refusals of the services, in the page's language (the services speak English).
+# The services' refusals come translated; these two are worded for the page instead
+# (keyed by the services' English message, so they apply to English pages only).
 REFUSALS = {
-    "The trainer must hold the trainer role.": gettext_lazy(
-        "The trainer must hold the trainer role."
-    ),
-    "Capacity must be at least 1.": gettext_lazy("Capacity must be at least 1."),
-    "The cohort ends before it starts.": gettext_lazy(
-        "The cohort ends before it starts."
-    ),
-    "A cohort needs a name and a venue.": gettext_lazy(
-        "A cohort needs a name and a venue."
-    ),
     "A session ends after it starts.": gettext_lazy(
         "The session must end after it starts."
     ),
     "The enrolment is for another course.": gettext_lazy(
         "This household is enrolled in another course."
-    ),
-    "The household lives outside the cohort's area.": gettext_lazy(
-        "The household lives outside the cohort's area."
-    ),
-    "The cohort is full.": gettext_lazy("The cohort is full."),
-    "Some of those marked present are not in the cohort.": gettext_lazy(
-        "Some of those marked present are not in the cohort."
     ),
 }
 SESSION_START = time(9, 0)

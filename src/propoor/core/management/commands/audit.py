@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from propoor.core.audit import audit_seal, audit_verify
 
@@ -32,8 +33,22 @@ class Command(BaseCommand):
             return
         for problem in report.problems:
             self.stderr.write(f"entry {problem.seq}: {problem.problem}")
+        if report.pending:
+            message = _(
+                "audit log tampered with: %(problems)s problem(s) in %(entries)s "
+                "entries; %(pending)s pending (run `propoor audit seal`)"
+            )
+        else:
+            message = _(
+                "audit log tampered with: %(problems)s problem(s) in %(entries)s "
+                "entries"
+            )
         raise CommandError(
-            f"audit log tampered with: {len(report.problems)} problem(s) "
-            f"in {report.entries} entries{waiting}",
+            message
+            % {
+                "problems": len(report.problems),
+                "entries": report.entries,
+                "pending": report.pending,
+            },
             returncode=2,
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.core.errors import ApplicationError
 from propoor.market.services.settlement import (
@@ -41,7 +42,9 @@ class Command(BaseCommand):
             try:
                 now = datetime.fromisoformat(options["now"])
             except ValueError as exc:
-                raise CommandError(f"--now: {exc}", returncode=2) from exc
+                raise CommandError(
+                    _("--now: %(error)s") % {"error": exc}, returncode=2
+                ) from exc
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from propoor.core.errors import ApplicationError
 from propoor.training import services, xapi
@@ -123,7 +124,10 @@ class Command(BaseCommand):
     def _install(self, options: dict[str, Any]) -> None:
         directory = options["dir"]
         if directory is not None and not directory.is_dir():
-            raise CommandError(f"{directory} is not a folder.", returncode=2)
+            raise CommandError(
+                _("%(directory)s is not a folder.") % {"directory": directory},
+                returncode=2,
+            )
         for row in services.curriculum_install(directory):
             state = "new" if row.created else "updated" if row.changed else "unchanged"
             self.stdout.write(
@@ -154,7 +158,9 @@ class Command(BaseCommand):
         if area:
             division = Division.objects.filter(code=area).first()
             if division is None:
-                raise CommandError(f"There is no division {area}.", returncode=2)
+                raise CommandError(
+                    _("There is no division %(code)s.") % {"code": area}, returncode=2
+                )
             prefix = division.prefix
         report = services.enrol_from_plans(area_code=prefix)
         self.stdout.write(
@@ -170,7 +176,8 @@ class Command(BaseCommand):
                 since = datetime.fromisoformat(options["since"].replace("Z", "+00:00"))
             except ValueError as exc:
                 raise CommandError(
-                    f"--since {options['since']!r} is not an ISO 8601 time.",
+                    _("--since %(value)s is not an ISO 8601 time.")
+                    % {"value": repr(options["since"])},
                     returncode=2,
                 ) from exc
         if options["output"] is None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import User
 from propoor.accounts.roles import Role
@@ -437,7 +438,7 @@ def session_report(user: User, session_id: int) -> SessionReport:
         .first()
     )
     if session is None:
-        raise NotFound("No such session.", extra={"session": session_id})
+        raise NotFound(_("No such session."), extra={"session": session_id})
     attendance = {
         a.enrolment_id: a
         for a in Attendance.objects.filter(session=session).select_related(

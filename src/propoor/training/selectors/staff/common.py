@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from propoor.accounts.models import User
 from propoor.accounts.roles import Role, require_role
@@ -48,7 +49,7 @@ def _visible_cohorts(user: User) -> QuerySet[Cohort]:
 def _cohort_get(user: User, cohort_id: int) -> Cohort:
     cohort = _visible_cohorts(user).filter(pk=cohort_id).first()
     if cohort is None:
-        raise NotFound("No such cohort.", extra={"cohort": cohort_id})
+        raise NotFound(_("No such cohort."), extra={"cohort": cohort_id})
     return cohort
 
 
@@ -58,7 +59,7 @@ def _area(scope: Scope, area_code: str | None) -> Division | None:
         return None
     area = Division.objects.filter(code=area_code).first()
     if area is None or not scope.covers(area.code):
-        raise NotFound("No such area.", extra={"area": area_code})
+        raise NotFound(_("No such area."), extra={"area": area_code})
     return area
 
 
