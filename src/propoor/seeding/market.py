@@ -20,7 +20,11 @@ What is built (deterministic for a seed):
   sellers and attributed to households by the daily jobs; some cancelled, some never
   paid (expired), some refunded back through their channel; reviews;
 - certifications of the demo township's products through the review steps (township,
-  county, public notice), some still waiting at each step and one rejected.
+  county, public notice), some still waiting at each step and one rejected;
+- two public bodies (a hospital's and a school's canteen) with a yearly quota of
+  certified products, buying in bulk every week or two from what is certified at the
+  time, and accepting each delivered order with an invoice and an inspection report
+  (PDF) before it settles.
 
 A simulated clock drives it: ``django.utils.timezone.now`` answers the story's time
 while the build runs, so every row (and audit entry) is dated when it happened in the
@@ -48,9 +52,10 @@ from unittest import mock
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from fpdf import FPDF
 
 from propoor.accounts.models import Role, User
 from propoor.areas.models import Division, Level, VillageProfile
@@ -70,17 +75,23 @@ from propoor.market.models import (
     Posting,
     Product,
     ProductKind,
+    PublicBuyer,
     Refund,
     Review,
     Seller,
     SellerKind,
     StockLot,
 )
-from propoor.market.services.buyers import review_create
+from propoor.market.services.buyers import (
+    acceptance_record,
+    public_buyer_create,
+    review_create,
+)
 from propoor.market.services.payments import cash_record, payment_apply, refund_create
 from propoor.market.services.settlement import orders_settle
 from propoor.market.services.traceability import lot_event_record
 from propoor.seeding.services import DEMO_USER_PREFIX
+from propoor.training.pdf import FONT, FONT_FILE
 
 try:
     from propoor.market.services import certification
@@ -88,6 +99,12 @@ except ImportError:  # pragma: no cover  (certification ships with the market)
     certification = None  # type: ignore[assignment]
 
 DAYS = 150  # how far back the story starts
+# Public bodies buying certified products for their canteens against a yearly quota
+# (yuan): name, purchasing account, its holder.
+PUBLIC_BUYERS = (
+    ("五华区人民医院职工食堂", "market_public_hospital", "医院食堂采购员", "6000.00"),
+    ("五华区第一中学食堂", "market_public_school", "学校食堂采购员", "4000.00"),
+)
 CHECKOUTS = 240
 BUYERS = 24
 POOR = ("identified", "in_plan", "returned")
@@ -531,6 +548,7 @@ class MarketDemo:
     certified: int
     households_with_income: int
     income_total: Decimal
+    public_orders: int  # bought by the public bodies against their quotas
 
 
 def already_built(county: Division) -> bool:
@@ -1110,6 +1128,13 @@ def _do_deliver(world: _World, moment: datetime, payload: tuple[int, bool]) -> N
     actor = order.buyer if by_buyer and world.rng.random() < 0.6 else None
     if not _transition(world, order, "deliver", actor, moment):
         return
+    if order.public_buyer_id is not None:
+        # the body checks the goods, files the invoice and the inspection report
+        world.at(
+            moment + timedelta(hours=world.rng.randint(20, 70)), "accept", order.pk
+        )
+        world.at(moment + timedelta(days=7, hours=3), "complete", order.pk)
+        return
     # Refunds go back through the channel paid by. Online, that is the sandbox
     # gateway, which knows only the trades that went through its cashier; the demo's
     # online payments did not (they are applied as the verified notification would
@@ -1230,6 +1255,99 @@ def _do_certify(world: _World, moment: datetime, payload: tuple[int, str, str]) 
     )
 
 
+def _public_buyers(world: _World, start: date) -> None:
+    """The public bodies, each with a quota for every year of the story, and their
+    purchases on the queue: every week or two, from what is certified at the time."""
+    officer = _login("county_admin") or world.admin
+    rng = world.rng
+    for name, username, holder, quota in PUBLIC_BUYERS:
+        user = _account(username, Role.BUYER, [], name=holder)
+        bodies = {
+            year: public_buyer_create(
+                officer, name=name, year=year, quota=quota, users=[user]
+            )
+            for year in range(start.year, world.end.year + 1)
+        }
+        day = start + timedelta(days=rng.randint(30, 40))
+        while _moment(day, 10) < world.end:
+            world.at(_moment(day, 10, rng.randrange(60)), "public", bodies[day.year].pk)
+            day += timedelta(days=rng.randint(7, 14))
+
+
+def _do_public(world: _World, moment: datetime, body_id: int) -> None:
+    """A public body buys certified goods for its canteen, in bulk."""
+    body = PublicBuyer.objects.get(pk=body_id)
+    user = body.users.first()
+    day = timezone.localdate(moment)
+    certified = list(
+        Product.objects.filter(
+            pk__in=[p.pk for shop in world.shops.values() for p, _t in shop.products],
+            kind=ProductKind.GOODS,
+            active=True,
+        )
+        .filter(
+            Q(certifications__status="certified")
+            & Q(certifications__valid_until__gte=day)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    if user is None or not certified:
+        return
+    lines = []
+    for product in world.rng.sample(certified, min(len(certified), 2)):
+        quantity = _quantity(product, world.rng) * 8
+        _stock(world, product, quantity, day)
+        lines.append(services.LineIn(product.pk, quantity))
+    checkout, _created = services.checkout_create(
+        user,
+        lines=lines,
+        idempotency_key=f"demo-{next(world.serial):06d}",
+        contact_name=user.first_name,
+        contact_phone=f"0871{world.rng.randint(0, 9_999_999):07d}",
+        address=body.name,
+        public_buyer=body,
+    )
+    world.counts["checkouts"] += 1
+    world.at(moment + timedelta(hours=world.rng.randint(2, 30)), "pay", checkout.pk)
+
+
+def _do_accept(world: _World, moment: datetime, order_id: int) -> None:
+    """The public body accepts a delivered order: invoice and inspection report."""
+    order = Order.objects.select_related("public_buyer", "seller").get(pk=order_id)
+    user = order.public_buyer.users.first() if order.public_buyer else None
+    if user is None:
+        return
+    acceptance_record(
+        user,
+        order,
+        invoice=_document("发票", order, moment),
+        invoice_name=f"发票-{order.number}.pdf",
+        inspection=_document("验收报告", order, moment),
+        inspection_name=f"验收报告-{order.number}.pdf",
+    )
+
+
+def _document(title: str, order: Order, moment: datetime) -> bytes:
+    """A one-page PDF standing in for the invoice or the inspection report."""
+    pdf = FPDF(format="A4")
+    pdf.add_font(FONT, fname=str(FONT_FILE))
+    pdf.set_font(FONT, size=11)
+    pdf.add_page()
+    pdf.set_font_size(16)
+    pdf.cell(text=title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(11)
+    for line in (
+        f"订单 {order.number}",
+        f"卖家 {order.seller.name}",
+        f"采购单位 {order.public_buyer.name if order.public_buyer else ''}",
+        f"金额 ¥{order.total:,.2f}",
+        f"日期 {timezone.localdate(moment):%Y年%m月%d日}",
+    ):
+        pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
 HANDLERS: dict[str, Callable[[_World, datetime, Any], None]] = {
     "checkout": _do_checkout,
     "pay": _do_pay,
@@ -1242,6 +1360,8 @@ HANDLERS: dict[str, Callable[[_World, datetime, Any], None]] = {
     "cancel": _do_cancel,
     "daily": _do_daily,
     "certify": _do_certify,
+    "public": _do_public,
+    "accept": _do_accept,
 }
 
 
@@ -1354,6 +1474,7 @@ def market_demo_build(*, county: Division, admin: User, seed: int) -> MarketDemo
             for n in range(BUYERS)
         ]
         _plan(world, start, buyers, _login("buyer"))
+        _public_buyers(world, start)
         while world.queue:
             moment, _n, action, payload = heapq.heappop(world.queue)
             clock.set(moment)
@@ -1405,4 +1526,5 @@ def _report(
         ).count(),
         households_with_income=income.values("household").distinct().count(),
         income_total=to_money(-(income.aggregate(s=Sum("amount"))["s"] or Decimal(0))),
+        public_orders=orders.filter(public_buyer__isnull=False).count(),
     )

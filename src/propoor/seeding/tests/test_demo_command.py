@@ -6,9 +6,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from propoor.accounts.models import Role, User
 from propoor.households.models import Household, IdentificationRun, SupportPlan
+from propoor.market.models import Acceptance, Order, PublicBuyer
+from propoor.market.services.buyers import public_buyer_progress
 from propoor.seeding.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +40,17 @@ def test_the_demo_builds_the_county_identifies_plans_and_prints_logins() -> None
     assert out.count(DEMO_PASSWORD) == 11
     assert "  seed: " in out
     assert "ready in " in out
+    # the public bodies bought certified goods against their quotas, and what they
+    # accepted (invoice and inspection report) is what of theirs could settle
+    year = timezone.localdate().year
+    bodies = PublicBuyer.objects.filter(year=year)
+    assert bodies.count() == 2
+    public = Order.objects.filter(public_buyer__isnull=False)
+    assert public.exists()
+    assert all(public_buyer_progress(body).purchased > 0 for body in bodies)
+    assert Acceptance.objects.exists()
+    assert not public.filter(settled_at__isnull=False, acceptance__isnull=True).exists()
+    assert f"{public.count()} for public buyers" in out
 
 
 def test_a_second_demo_reuses_the_county_and_adds_nothing() -> None:

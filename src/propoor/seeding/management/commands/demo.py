@@ -204,7 +204,8 @@ class Command(BaseCommand):
                 market = market_demo_build(county=county, admin=admin, seed=seed)
             self.stdout.write(
                 f"    {market.sellers} sellers, {market.products} products, "
-                f"{market.orders:,} orders ({market.settled:,} settled), "
+                f"{market.orders:,} orders ({market.settled:,} settled, "
+                f"{market.public_orders} for public buyers), "
                 f"{market.certified} certified products, ¥{market.income_total:,.2f} "
                 f"reached {market.households_with_income} poor households"
             )
