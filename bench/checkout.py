@@ -24,6 +24,10 @@ per client with a bearer token. Then:
   ``--duration`` seconds: every checkout locks the same lot rows;
 - **spread**: the same, each checkout buying 1 unit of a random product of the
   catalogue (no hot row);
+- the floor, the flash sale and the spread run in turn, ``--rounds`` times over
+  (``--duration`` / ``--rounds`` seconds a turn; each phase's figures are its turns
+  put together): a change in the machine's speed during the run falls on all three
+  alike, so the ratios to the floor compare like with like;
 - **sell-out**: a product with ``--sellout-stock`` units; the clients send
   ``--sellout-stock`` + 50 % checkouts: exactly the stock may sell;
 - **search**: 200 ``GET /api/v1/market/products?q=<Chinese term>``, one at a time;
@@ -623,6 +627,41 @@ def _run_phase(
     return result
 
 
+def _in_turn(
+    port: int,
+    tokens: list[str],
+    requests: list,  # type: ignore[type-arg]  # request_for of each phase
+    *,
+    duration: float,
+    rounds: int,
+    meter: CpuMeter,
+) -> list[tuple[PhaseResult, dict[str, float]]]:
+    """The phases in turn, ``rounds`` times over, each ``duration / rounds`` seconds a
+    turn: a change in the machine's speed during the run (other load, a neighbour's
+    CPU) then falls on every phase alike, instead of on whichever ran at the time.
+    Returns each phase's results put together, and its CPU per request."""
+    merged = [PhaseResult() for _ in requests]
+    cpu_ms = [dict.fromkeys(("server", "postgres", "client"), 0.0) for _ in requests]
+    meter.per_request_ms(1)  # from here
+    for _round in range(rounds):
+        for n, request_for in enumerate(requests):
+            part = _run_phase(port, tokens, request_for, duration=duration / rounds)
+            spent = meter.per_request_ms(1)  # milliseconds of this turn, by party
+            for party in cpu_ms[n]:
+                cpu_ms[n][party] += spent[party]
+            merged[n].seconds += part.seconds
+            merged[n].latencies_ms.extend(part.latencies_ms)
+            merged[n].statuses.update(part.statuses)
+            merged[n].told |= part.told
+            merged[n].conflicts.update(part.conflicts)
+    out = []
+    for result, spent in zip(merged, cpu_ms, strict=True):
+        per = {k: v / max(len(result.latencies_ms), 1) for k, v in spent.items()}
+        per["total"] = sum(per.values())
+        out.append((result, {k: round(v, 2) for k, v in per.items()}))
+    return out
+
+
 def _checkout_body(product_id: int) -> bytes:
     return json.dumps(
         {
@@ -739,6 +778,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds a phase")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="the floor, flash-sale and spread phases run in turn, this many times",
+    )
     parser.add_argument("--flash-stock", type=int, default=1_000_000)
     parser.add_argument("--sellout-stock", type=int, default=300)
     parser.add_argument("--search-queries", type=int, default=200)
@@ -795,12 +840,14 @@ def main(argv: list[str] | None = None) -> int:
         )  # warm up
         warm = _run_phase(port, world.tokens, spread_request, total=args.clients * 5)
         meter = CpuMeter([p.pid for p in processes], DB_NAME)
-        floor = _run_phase(port, world.tokens, floor_request, duration=args.duration)
-        floor_cpu = meter.per_request_ms(len(floor.latencies_ms))
-        flash = _run_phase(port, world.tokens, flash_request, duration=args.duration)
-        flash_cpu = meter.per_request_ms(len(flash.latencies_ms))
-        spread = _run_phase(port, world.tokens, spread_request, duration=args.duration)
-        spread_cpu = meter.per_request_ms(len(spread.latencies_ms))
+        (floor, floor_cpu), (flash, flash_cpu), (spread, spread_cpu) = _in_turn(
+            port,
+            world.tokens,
+            [floor_request, flash_request, spread_request],
+            duration=args.duration,
+            rounds=args.rounds,
+            meter=meter,
+        )
         sellout = _run_phase(
             port, world.tokens, sellout_request, total=world.sellout_stock * 3 // 2
         )
@@ -816,14 +863,14 @@ def main(argv: list[str] | None = None) -> int:
                 port, world.tokens, spread_request, total=args.clients * 5
             )
             meter = CpuMeter([p.pid for p in processes], DB_NAME)
-            flash_na = _run_phase(
-                port, world.tokens, flash_request, duration=args.duration
+            (flash_na, flash_na_cpu), (spread_na, spread_na_cpu) = _in_turn(
+                port,
+                world.tokens,
+                [flash_request, spread_request],
+                duration=args.duration,
+                rounds=args.rounds,
+                meter=meter,
             )
-            flash_na_cpu = meter.per_request_ms(len(flash_na.latencies_ms))
-            spread_na = _run_phase(
-                port, world.tokens, spread_request, duration=args.duration
-            )
-            spread_na_cpu = meter.per_request_ms(len(spread_na.latencies_ms))
         finally:
             stop_servers(processes)
         told |= warm.told | flash_na.told | spread_na.told
@@ -861,6 +908,7 @@ def main(argv: list[str] | None = None) -> int:
             "server_threads": args.threads,
             "auth": "bearer",
             "sellout_stock": world.sellout_stock,
+            "rounds": args.rounds,
         },
         "build_s": round(build_s, 1),
         "clients": args.clients,
