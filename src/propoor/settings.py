@@ -246,4 +246,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PROPOOR_LOG", "INFO")},
+    # fontTools (fpdf2 embedding a font subset in a PDF) tells of every table it
+    # subsets at INFO
+    "loggers": {"fontTools": {"level": "WARNING"}},
 }

@@ -102,8 +102,8 @@ DAYS = 150  # how far back the story starts
 # Public bodies buying certified products for their canteens against a yearly quota
 # (yuan): name, purchasing account, its holder.
 PUBLIC_BUYERS = (
-    ("五华区人民医院职工食堂", "market_public_hospital", "医院食堂采购员", "6000.00"),
-    ("五华区第一中学食堂", "market_public_school", "学校食堂采购员", "4000.00"),
+    ("五华区人民医院职工食堂", "market_public_hospital", "医院食堂采购员", "20000.00"),
+    ("五华区第一中学食堂", "market_public_school", "学校食堂采购员", "12000.00"),
 )
 CHECKOUTS = 240
 BUYERS = 24
@@ -1296,7 +1296,7 @@ def _do_public(world: _World, moment: datetime, body_id: int) -> None:
         return
     lines = []
     for product in world.rng.sample(certified, min(len(certified), 2)):
-        quantity = _quantity(product, world.rng) * 8
+        quantity = _quantity(product, world.rng) * 4  # a canteen's order
         _stock(world, product, quantity, day)
         lines.append(services.LineIn(product.pk, quantity))
     checkout, _created = services.checkout_create(
