@@ -160,7 +160,7 @@ def _check_lines(
     lines: list[LineIn], today: date
 ) -> list[tuple[Product, Decimal, date | None]]:
     if not lines:
-        raise ValidationFailed(_("The cart is empty."))
+        raise ValidationFailed(_("The cart is empty."), extra={"problem": "empty_cart"})
     if len(lines) > MAX_LINES:
         raise ValidationFailed(
             _("At most %(lines)s lines per checkout.") % {"lines": MAX_LINES}

@@ -519,8 +519,7 @@ def station(request: HttpRequest) -> HttpResponse:
             on_behalf_of=household,
         )
     except ApplicationError as exc:
-        # The service's message is in the page's language (English in tests).
-        if exc.message in ("The cart is empty.", _("The cart is empty.")):
+        if exc.extra.get("problem") == "empty_cart":
             message = _("Choose at least one product and its quantity.")
         else:
             message = refusal(exc, titles)
